@@ -1,0 +1,248 @@
+//! The command tree, as clap derive definitions. No logic lives here: each subcommand
+//! has a handler module of the same name. The doc comments are the `--help` text.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::config::{Permission, Provider};
+
+/// One local endpoint for every LLM account you own.
+///
+/// Point Claude Code and the OpenAI / Anthropic SDKs at the gateway; it authenticates
+/// them with its own keys, converts between the two APIs when needed, and routes each
+/// request to the healthiest upstream account.
+#[derive(Debug, Parser)]
+#[command(name = "llm-gateway", version, propagate_version = true)]
+pub struct Cli {
+    /// Config file to use [default: ~/.llm-gateway/config.yaml]
+    #[arg(long, global = true, value_name = "PATH", env = "LLM_GATEWAY_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    /// Print one JSON document on stdout instead of text (for scripts)
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Manage the keys clients use to call the gateway
+    #[command(subcommand)]
+    Apikey(ApikeyCommand),
+    /// Manage upstream accounts (provider API keys)
+    #[command(subcommand)]
+    Upstream(UpstreamCommand),
+    /// Send models to chosen upstreams, optionally renaming them
+    #[command(subcommand)]
+    Route(RouteCommand),
+    /// Proxy settings for upstream traffic (http_proxy, https_proxy, no_proxy)
+    #[command(subcommand)]
+    Env(EnvCommand),
+    /// Run the gateway, or ask a running one how it is
+    #[command(subcommand)]
+    Server(ServerCommand),
+    /// Live view of the running server: upstream health, circuits, traffic
+    Status,
+    /// Is the server up and is every upstream reachable? Exit code 0 only when healthy
+    Health,
+    /// Inspect the config file
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Print a shell completion script (e.g. `llm-gateway completions bash > ...`)
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ApikeyCommand {
+    /// Create a key. It is printed once; only its SHA-256 is stored
+    Add {
+        /// A name to recognise the key by (unique)
+        #[arg(long)]
+        name: String,
+        /// What the key may do [default: read,write]
+        #[arg(long, value_delimiter = ',', value_enum)]
+        permissions: Vec<PermissionArg>,
+        /// Expire the key after this long (e.g. 30d, 12h)
+        #[arg(long, value_name = "DURATION")]
+        expires: Option<String>,
+    },
+    /// List keys (secrets are never shown)
+    List,
+    /// Show one key by id or name
+    Show { id: String },
+    /// Delete a key; clients using it are refused at once
+    Remove { id: String },
+    /// Allow a disabled key again
+    Enable { id: String },
+    /// Refuse a key without deleting it
+    Disable { id: String },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum PermissionArg {
+    Read,
+    Write,
+    Admin,
+}
+
+impl From<PermissionArg> for Permission {
+    fn from(p: PermissionArg) -> Self {
+        match p {
+            PermissionArg::Read => Permission::Read,
+            PermissionArg::Write => Permission::Write,
+            PermissionArg::Admin => Permission::Admin,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ProviderArg {
+    Anthropic,
+    Openai,
+}
+
+impl From<ProviderArg> for Provider {
+    fn from(p: ProviderArg) -> Self {
+        match p {
+            ProviderArg::Anthropic => Provider::Anthropic,
+            ProviderArg::Openai => Provider::Openai,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum AuthTypeArg {
+    ApiKey,
+    Oauth,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UpstreamCommand {
+    /// Add an upstream account
+    ///
+    /// `--provider openai --base-url URL` reaches any OpenAI-compatible service
+    /// (DeepSeek, DashScope, OpenRouter, Ollama, vLLM); include the `/v1` part.
+    Add(UpstreamAdd),
+    /// List upstreams (keys redacted)
+    List,
+    /// Show one upstream by id or name (key redacted)
+    Show { id: String },
+    /// Delete an upstream (and the routes that point at it)
+    Remove { id: String },
+    /// Route traffic to an upstream again
+    Enable { id: String },
+    /// Stop routing traffic to an upstream without deleting it
+    Disable { id: String },
+}
+
+#[derive(Debug, Args)]
+pub struct UpstreamAdd {
+    /// How the gateway authenticates to the upstream
+    #[arg(long = "type", value_enum, value_name = "TYPE")]
+    pub auth_type: AuthTypeArg,
+    /// Which API the upstream speaks
+    #[arg(long, value_enum)]
+    pub provider: ProviderArg,
+    /// A name to recognise the upstream by (unique)
+    #[arg(long)]
+    pub name: String,
+    /// The upstream API key; `-` reads it from stdin. Prompted for when omitted on a terminal
+    #[arg(long, value_name = "KEY")]
+    pub key: Option<String>,
+    /// API base URL [default: the provider's public API]
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
+    /// Higher priorities are tried first
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
+    pub priority: i32,
+    /// Share of traffic among upstreams of the same priority
+    #[arg(long, default_value_t = 1)]
+    pub weight: u32,
+    /// Model patterns this upstream serves, comma-separated (e.g. 'claude-*,deepseek-chat')
+    #[arg(long, value_delimiter = ',', value_name = "PATTERNS")]
+    pub models: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RouteCommand {
+    /// Add a route: requests for models matching PATTERN go to an upstream or provider
+    Add {
+        /// Exact model name or glob (`*`, `?`)
+        #[arg(long = "match", value_name = "PATTERN")]
+        pattern: String,
+        /// Target upstream (id or name)
+        #[arg(
+            long,
+            conflicts_with = "provider",
+            required_unless_present = "provider"
+        )]
+        upstream: Option<String>,
+        /// Target any upstream of this provider
+        #[arg(long, value_enum)]
+        provider: Option<ProviderArg>,
+        /// Send this model name upstream instead of the requested one
+        #[arg(long, value_name = "TARGET")]
+        model: Option<String>,
+    },
+    /// List routes in the order they are tried
+    List,
+    /// Delete a route by id
+    Remove { id: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EnvCommand {
+    /// Show every proxy setting
+    List,
+    /// Set proxy settings for upstream traffic
+    Set {
+        #[arg(long, value_name = "URL")]
+        http_proxy: Option<String>,
+        #[arg(long, value_name = "URL")]
+        https_proxy: Option<String>,
+        /// Comma-separated hosts, domains (.example.com) or CIDRs that bypass the proxy
+        #[arg(long, value_name = "LIST")]
+        no_proxy: Option<String>,
+    },
+    /// Show one setting (http_proxy, https_proxy or no_proxy)
+    Show {
+        #[arg(long)]
+        name: String,
+    },
+    /// Clear one setting
+    Unset {
+        #[arg(long)]
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ServerCommand {
+    /// Run the gateway in the foreground (Ctrl-C stops it gracefully)
+    Start {
+        /// Listen address [default: server.host in the config, 127.0.0.1]
+        #[arg(long)]
+        host: Option<String>,
+        /// Listen port [default: server.port in the config, 3847]; 0 picks a free one
+        #[arg(long)]
+        port: Option<u16>,
+    },
+    /// Is a gateway running for this config, and where?
+    Status,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the config file's path
+    Path,
+    /// Print the config with secrets redacted
+    Show,
+    /// Check the config file and report every problem
+    Validate,
+}

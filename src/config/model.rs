@@ -1,0 +1,365 @@
+//! The typed content of `config.yaml`. Every section denies unknown fields, so a typo
+//! is an error that names the field rather than a setting silently ignored.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::util::Timestamp;
+
+/// The version this build writes. Files with a newer version are refused.
+pub const CONFIG_VERSION: u32 = 1;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub version: u32,
+    #[serde(default)]
+    pub server: ServerConfig,
+    #[serde(default)]
+    pub gateway_keys: Vec<GatewayKey>,
+    #[serde(default)]
+    pub upstreams: Vec<Upstream>,
+    #[serde(default)]
+    pub routes: Vec<Route>,
+    #[serde(default)]
+    pub routing: RoutingConfig,
+    #[serde(default)]
+    pub breaker: BreakerConfig,
+    #[serde(default)]
+    pub environment: Environment,
+    #[serde(default)]
+    pub logging: LoggingConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            version: CONFIG_VERSION,
+            server: ServerConfig::default(),
+            gateway_keys: Vec::new(),
+            upstreams: Vec::new(),
+            routes: Vec::new(),
+            routing: RoutingConfig::default(),
+            breaker: BreakerConfig::default(),
+            environment: Environment::default(),
+            logging: LoggingConfig::default(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Listen address. Loopback by default; anything else is an explicit choice.
+    pub host: String,
+    pub port: u16,
+    /// Largest request body accepted, in MiB.
+    pub body_limit_mb: u64,
+    /// Seconds to open a TCP (and TLS) connection to an upstream.
+    pub connect_timeout_secs: u64,
+    /// Seconds from sending a request to the first response byte from an upstream.
+    pub first_byte_timeout_secs: u64,
+    /// Seconds a streaming response may stay silent before it is cut.
+    pub idle_stream_timeout_secs: u64,
+    /// Seconds in-flight requests get to finish on shutdown.
+    pub shutdown_grace_secs: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            host: "127.0.0.1".into(),
+            port: 3847,
+            body_limit_mb: 32,
+            connect_timeout_secs: 10,
+            first_byte_timeout_secs: 600,
+            idle_stream_timeout_secs: 300,
+            shutdown_grace_secs: 30,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Permission {
+    /// List models, count tokens, read status.
+    Read,
+    /// Send inference requests.
+    Write,
+    /// Use the admin surface (`status`, `health` against this server).
+    Admin,
+}
+
+impl fmt::Display for Permission {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Permission::Read => "read",
+            Permission::Write => "write",
+            Permission::Admin => "admin",
+        })
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    #[default]
+    Enabled,
+    Disabled,
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Status::Enabled => "enabled",
+            Status::Disabled => "disabled",
+        })
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatewayKey {
+    pub id: String,
+    pub name: String,
+    /// Hex SHA-256 of the whole key. The key itself is never stored.
+    pub key_sha256: String,
+    /// The first characters of the key, enough to recognise it in a list.
+    pub prefix: String,
+    pub permissions: Vec<Permission>,
+    #[serde(default)]
+    pub status: Status,
+    pub created_at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<Timestamp>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Provider {
+    Anthropic,
+    Openai,
+}
+
+impl Provider {
+    pub fn default_base_url(self) -> &'static str {
+        match self {
+            Provider::Anthropic => "https://api.anthropic.com",
+            Provider::Openai => "https://api.openai.com/v1",
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Provider::Anthropic => "anthropic",
+            Provider::Openai => "openai",
+        }
+    }
+}
+
+impl fmt::Display for Provider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AuthType {
+    #[serde(rename = "api-key")]
+    ApiKey,
+    #[serde(rename = "oauth")]
+    OAuth,
+}
+
+impl fmt::Display for AuthType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            AuthType::ApiKey => "api-key",
+            AuthType::OAuth => "oauth",
+        })
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Upstream {
+    pub id: String,
+    pub name: String,
+    pub provider: Provider,
+    #[serde(rename = "type")]
+    pub auth_type: AuthType,
+    /// Defaults to the provider's public API. For `openai` this is how any
+    /// OpenAI-compatible service is reached; it includes the `/v1` part.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_url: Option<String>,
+    /// The upstream API key (type `api-key`). Redacted in every output.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key: Option<String>,
+    #[serde(default)]
+    pub status: Status,
+    /// Higher is tried first.
+    #[serde(default)]
+    pub priority: i32,
+    /// Share of traffic among upstreams of equal priority.
+    #[serde(default = "default_weight")]
+    pub weight: u32,
+    /// Model patterns (`claude-*`, `deepseek-chat`) this upstream serves. Empty means
+    /// "every model of its provider's family".
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub models: Vec<String>,
+    pub created_at: Timestamp,
+}
+
+fn default_weight() -> u32 {
+    1
+}
+
+impl Upstream {
+    pub fn base_url(&self) -> &str {
+        self.base_url
+            .as_deref()
+            .unwrap_or_else(|| self.provider.default_base_url())
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Route {
+    pub id: String,
+    /// Exact model name or glob (`*`, `?`). Exact beats glob; the longest glob wins.
+    #[serde(rename = "match")]
+    pub pattern: String,
+    /// Send to this upstream (by id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upstream: Option<String>,
+    /// Or to any upstream of this provider.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<Provider>,
+    /// Rewrite the model name sent upstream.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Strategy {
+    #[default]
+    HealthFirst,
+    RoundRobin,
+    Weighted,
+    LeastConnections,
+    Random,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RoutingConfig {
+    pub strategy: Strategy,
+    /// Upstreams tried for one request before giving up.
+    pub max_attempts: u32,
+    /// Seconds one request may spend across all attempts before the first byte.
+    pub total_deadline_secs: u64,
+    /// Keep a conversation on the same account while it stays healthy.
+    pub sticky_sessions: bool,
+}
+
+impl Default for RoutingConfig {
+    fn default() -> Self {
+        RoutingConfig {
+            strategy: Strategy::HealthFirst,
+            max_attempts: 3,
+            total_deadline_secs: 900,
+            sticky_sessions: true,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BreakerConfig {
+    /// Consecutive failures that open the circuit.
+    pub consecutive_failures: u32,
+    /// Error ratio over the rolling window that opens the circuit (0–1).
+    pub error_ratio: f64,
+    /// Requests in the window before the ratio counts.
+    pub min_requests: u32,
+    pub window_secs: u64,
+    /// First cool-down; doubles on each failed probe up to `max_cooldown_secs`.
+    pub cooldown_secs: u64,
+    pub max_cooldown_secs: u64,
+}
+
+impl Default for BreakerConfig {
+    fn default() -> Self {
+        BreakerConfig {
+            consecutive_failures: 5,
+            error_ratio: 0.5,
+            min_requests: 10,
+            window_secs: 60,
+            cooldown_secs: 10,
+            max_cooldown_secs: 300,
+        }
+    }
+}
+
+/// Proxy settings for upstream traffic. Applied by the server without restart.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Environment {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_proxy: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub https_proxy: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub no_proxy: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LoggingConfig {
+    /// A `RUST_LOG`-style filter; the `RUST_LOG` variable wins when set.
+    pub level: String,
+    pub format: LogFormat,
+}
+
+impl Default for LoggingConfig {
+    fn default() -> Self {
+        LoggingConfig {
+            level: "info".into(),
+            format: LogFormat::Text,
+        }
+    }
+}
+
+impl Config {
+    /// Find a gateway key by id or name.
+    pub fn key_index(&self, id_or_name: &str) -> Option<usize> {
+        find(&self.gateway_keys, id_or_name, |k| (&k.id, &k.name))
+    }
+
+    /// Find an upstream by id or name.
+    pub fn upstream_index(&self, id_or_name: &str) -> Option<usize> {
+        find(&self.upstreams, id_or_name, |u| (&u.id, &u.name))
+    }
+
+    pub fn upstream(&self, id_or_name: &str) -> Option<&Upstream> {
+        self.upstream_index(id_or_name).map(|i| &self.upstreams[i])
+    }
+}
+
+/// Ids win over names, so an entry named like another's id stays reachable.
+fn find<T>(items: &[T], key: &str, f: impl Fn(&T) -> (&String, &String)) -> Option<usize> {
+    items
+        .iter()
+        .position(|i| f(i).0 == key)
+        .or_else(|| items.iter().position(|i| f(i).1 == key))
+}

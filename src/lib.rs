@@ -1,0 +1,20 @@
+//! llm-gateway: one local endpoint for every LLM account a developer owns.
+//!
+//! The crate is split by concern so that a newcomer finds the path of a request from
+//! the file names alone:
+//!
+//! - [`cli`] — the clap command tree (definitions apart from handlers);
+//! - [`config`] — the YAML state file: types, validation, locking and atomic writes;
+//! - [`keys`] — gateway key generation, hashing and constant-time checks;
+//! - [`server`] — the hyper listener: auth, format detection, proxying, admin surface;
+//! - [`router`] — which upstream serves which model;
+//! - [`upstream`] — the pooled HTTPS client, proxy settings and upstream credentials.
+
+pub mod cli;
+pub mod config;
+pub mod keys;
+pub mod router;
+pub mod server;
+pub mod sse;
+pub mod upstream;
+pub mod util;

@@ -1,0 +1,118 @@
+//! Every error the gateway itself answers with, and the one place that turns it into
+//! a status and a body in the caller's API format. Internal details go to the log.
+
+use bytes::Bytes;
+use http::{HeaderValue, Response, StatusCode, header};
+use serde_json::json;
+
+use super::body::GatewayBody;
+use super::format::ApiFormat;
+
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    ModelNotFound(String),
+    #[error("request body is larger than the gateway's limit of {0} MiB")]
+    TooLarge(u64),
+    #[error("{0}")]
+    BadGateway(String),
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("{0}")]
+    Timeout(String),
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl GatewayError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            GatewayError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            GatewayError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            GatewayError::Forbidden(_) => StatusCode::FORBIDDEN,
+            GatewayError::NotFound(_) | GatewayError::ModelNotFound(_) => StatusCode::NOT_FOUND,
+            GatewayError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            GatewayError::BadGateway(_) => StatusCode::BAD_GATEWAY,
+            GatewayError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            GatewayError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
+            GatewayError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// Anthropic's `error.type` for this error.
+    fn anthropic_type(&self) -> &'static str {
+        match self {
+            GatewayError::BadRequest(_) => "invalid_request_error",
+            GatewayError::Unauthorized(_) => "authentication_error",
+            GatewayError::Forbidden(_) => "permission_error",
+            GatewayError::NotFound(_) | GatewayError::ModelNotFound(_) => "not_found_error",
+            GatewayError::TooLarge(_) => "request_too_large",
+            GatewayError::Timeout(_) => "timeout_error",
+            GatewayError::Unavailable(_) => "overloaded_error",
+            GatewayError::BadGateway(_) | GatewayError::Internal(_) => "api_error",
+        }
+    }
+
+    /// OpenAI's `error.type` and `error.code` for this error.
+    fn openai_type_code(&self) -> (&'static str, Option<&'static str>) {
+        match self {
+            GatewayError::BadRequest(_) => ("invalid_request_error", None),
+            GatewayError::Unauthorized(_) => ("invalid_request_error", Some("invalid_api_key")),
+            GatewayError::Forbidden(_) => {
+                ("invalid_request_error", Some("insufficient_permissions"))
+            }
+            GatewayError::NotFound(_) => ("invalid_request_error", Some("not_found")),
+            GatewayError::ModelNotFound(_) => ("invalid_request_error", Some("model_not_found")),
+            GatewayError::TooLarge(_) => ("invalid_request_error", Some("request_too_large")),
+            GatewayError::Timeout(_) => ("server_error", Some("timeout")),
+            GatewayError::Unavailable(_) => ("server_error", Some("service_unavailable")),
+            GatewayError::BadGateway(_) => ("server_error", Some("bad_gateway")),
+            GatewayError::Internal(_) => ("server_error", None),
+        }
+    }
+
+    /// The response a client of `format` gets for this error.
+    pub fn into_response(self, format: ApiFormat, request_id: &str) -> Response<GatewayBody> {
+        let message = self.to_string();
+        let body = match format {
+            ApiFormat::Anthropic => json!({
+                "type": "error",
+                "error": {"type": self.anthropic_type(), "message": message},
+                "request_id": request_id,
+            }),
+            ApiFormat::OpenAi => {
+                let (kind, code) = self.openai_type_code();
+                json!({"error": {"message": message, "type": kind, "param": null, "code": code}})
+            }
+        };
+        json_response(self.status(), &body, request_id)
+    }
+}
+
+/// A JSON response with the gateway's request id header.
+pub fn json_response(
+    status: StatusCode,
+    body: &serde_json::Value,
+    request_id: &str,
+) -> Response<GatewayBody> {
+    let bytes = Bytes::from(serde_json::to_vec(body).unwrap_or_default());
+    let mut resp = Response::new(GatewayBody::full(bytes));
+    *resp.status_mut() = status;
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        h.insert("x-gateway-request-id", v);
+    }
+    resp
+}

@@ -1,0 +1,100 @@
+//! Which API a client speaks. The path decides; headers only where the path is
+//! shared by both APIs (`/v1/models`) or unknown.
+
+use http::{HeaderMap, Method};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ApiFormat {
+    Anthropic,
+    OpenAi,
+}
+
+impl ApiFormat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApiFormat::Anthropic => "anthropic",
+            ApiFormat::OpenAi => "openai",
+        }
+    }
+}
+
+/// What a request asks the gateway to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Endpoint {
+    Messages,
+    CountTokens,
+    ChatCompletions,
+    Models,
+    Health,
+    AdminStatus,
+    AdminHealth,
+    Unknown,
+}
+
+impl Endpoint {
+    pub fn classify(method: &Method, path: &str) -> Endpoint {
+        let path = path.trim_end_matches('/');
+        match (method, path) {
+            (&Method::POST, "/v1/messages") => Endpoint::Messages,
+            (&Method::POST, "/v1/messages/count_tokens") => Endpoint::CountTokens,
+            (&Method::POST, "/v1/chat/completions") => Endpoint::ChatCompletions,
+            (&Method::GET, "/v1/models") => Endpoint::Models,
+            (&Method::GET, "/health") => Endpoint::Health,
+            (&Method::GET, "/admin/status") => Endpoint::AdminStatus,
+            (&Method::GET, "/admin/health") => Endpoint::AdminHealth,
+            _ => Endpoint::Unknown,
+        }
+    }
+}
+
+/// The client's API, for answering in its shape.
+pub fn detect(path: &str, headers: &HeaderMap) -> ApiFormat {
+    if path.starts_with("/v1/messages") {
+        return ApiFormat::Anthropic;
+    }
+    if path.starts_with("/v1/chat/") || path.starts_with("/v1/completions") {
+        return ApiFormat::OpenAi;
+    }
+    // Shared or unknown paths: the Anthropic SDK always sends `anthropic-version`.
+    if headers.contains_key("anthropic-version") {
+        ApiFormat::Anthropic
+    } else {
+        ApiFormat::OpenAi
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_decides_then_headers() {
+        let mut h = HeaderMap::new();
+        assert_eq!(detect("/v1/messages", &h), ApiFormat::Anthropic);
+        assert_eq!(detect("/v1/chat/completions", &h), ApiFormat::OpenAi);
+        assert_eq!(detect("/v1/models", &h), ApiFormat::OpenAi);
+        h.insert("anthropic-version", "2023-06-01".parse().unwrap());
+        assert_eq!(detect("/v1/models", &h), ApiFormat::Anthropic);
+        assert_eq!(detect("/v1/chat/completions", &h), ApiFormat::OpenAi);
+    }
+
+    #[test]
+    fn endpoints() {
+        assert_eq!(
+            Endpoint::classify(&Method::POST, "/v1/messages"),
+            Endpoint::Messages
+        );
+        assert_eq!(
+            Endpoint::classify(&Method::POST, "/v1/messages/"),
+            Endpoint::Messages
+        );
+        assert_eq!(
+            Endpoint::classify(&Method::GET, "/v1/messages"),
+            Endpoint::Unknown
+        );
+        assert_eq!(
+            Endpoint::classify(&Method::POST, "/v1/messages/count_tokens"),
+            Endpoint::CountTokens
+        );
+    }
+}

@@ -1,0 +1,260 @@
+//! `llm-gateway server start`: the proxy.
+//!
+//! - [`handler`]: one request's way through — classify, authenticate, dispatch;
+//! - [`auth`]: gateway keys and the local admin token;
+//! - [`format`]: which API a client speaks;
+//! - [`proxy`]: forwarding to an upstream and streaming the answer back;
+//! - [`body`]: the streamed response body, its timeouts and its access-log line;
+//! - [`errors`]: gateway errors in the caller's format;
+//! - [`models`], [`tokens`]: `/v1/models` and local `count_tokens` estimates;
+//! - [`admin`], [`stats`]: the live view the CLI reads;
+//! - [`state`]: config snapshots and hot reload.
+
+pub mod admin;
+pub mod auth;
+pub mod body;
+pub mod errors;
+pub mod format;
+pub mod handler;
+pub mod models;
+pub mod proxy;
+pub mod state;
+pub mod stats;
+pub mod tokens;
+pub mod usage;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+
+use crate::config::{Config, ConfigStore, GatewayKey, LogFormat, Permission, Status};
+use crate::keys;
+use crate::util::{Timestamp, new_id};
+use admin::{RuntimeInfo, remove_runtime, runtime_path, write_runtime};
+use state::AppState;
+
+/// Where to listen, overriding the config.
+pub struct StartOptions {
+    pub host: Option<String>,
+    pub port: Option<u16>,
+}
+
+/// Run the server until SIGINT/SIGTERM, then drain and return.
+pub fn start(store: ConfigStore, opts: StartOptions) -> anyhow::Result<()> {
+    let first_key = ensure_first_key(&store)?;
+    let config = store.load()?;
+    init_logging(&config);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(serve(store, config, opts, first_key))
+}
+
+/// On first run (no gateway key at all), create one so the user can connect at once.
+fn ensure_first_key(store: &ConfigStore) -> anyhow::Result<Option<(GatewayKey, String)>> {
+    store.update(|c| {
+        if !c.gateway_keys.is_empty() {
+            return Ok::<_, anyhow::Error>(None);
+        }
+        let key =
+            keys::generate().map_err(|e| anyhow::anyhow!("OS random generator failed: {e}"))?;
+        let entry = GatewayKey {
+            id: new_id("key"),
+            name: "default".into(),
+            key_sha256: keys::hash_hex(&key),
+            prefix: keys::visible_prefix(&key),
+            permissions: vec![Permission::Read, Permission::Write],
+            status: Status::Enabled,
+            created_at: Timestamp::now(),
+            expires_at: None,
+        };
+        c.gateway_keys.push(entry.clone());
+        Ok(Some((entry, key)))
+    })
+}
+
+fn init_logging(config: &Config) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env()
+        .or_else(|_| EnvFilter::try_new(&config.logging.level))
+        .unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false);
+    let _ = match config.logging.format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
+
+async fn serve(
+    store: ConfigStore,
+    config: Config,
+    opts: StartOptions,
+    first_key: Option<(GatewayKey, String)>,
+) -> anyhow::Result<()> {
+    let host = opts.host.unwrap_or_else(|| config.server.host.clone());
+    let port = opts.port.unwrap_or(config.server.port);
+    let listener = TcpListener::bind((host.as_str(), port))
+        .await
+        .with_context(|| {
+            format!("cannot listen on {host}:{port} (is another gateway running? try --port)")
+        })?;
+    let addr = listener.local_addr()?;
+    let url = format!("http://{}", client_addr(addr));
+
+    let admin_token =
+        keys::generate().map_err(|e| anyhow::anyhow!("OS random generator failed: {e}"))?;
+    let runtime_file = runtime_path(&store);
+    write_runtime(
+        &runtime_file,
+        &RuntimeInfo {
+            pid: std::process::id(),
+            url: url.clone(),
+            admin_token: admin_token.clone(),
+            started_at: Timestamp::now(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        },
+    )
+    .with_context(|| format!("cannot write {}", runtime_file.display()))?;
+
+    let grace = Duration::from_secs(config.server.shutdown_grace_secs);
+    print_banner(&url, &config, first_key.as_ref(), !addr.ip().is_loopback());
+    let state = Arc::new(AppState::new(
+        store,
+        config,
+        addr,
+        keys::digest(&admin_token),
+    )?);
+    tokio::spawn(state.clone().watch());
+
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(Duration::from_secs(30));
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown_signal());
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, _) = match accepted {
+                    Ok(c) => c,
+                    Err(e) => {
+                        tracing::warn!("accept failed: {e}");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let state = state.clone();
+                let svc = service_fn(move |req| handler::handle(state.clone(), req));
+                let conn = builder.serve_connection(TokioIo::new(stream), svc).into_owned();
+                let conn = graceful.watch(conn);
+                tokio::spawn(async move {
+                    if let Err(e) = conn.await {
+                        tracing::debug!("connection ended: {e}");
+                    }
+                });
+            }
+            () = &mut shutdown => break,
+        }
+    }
+    drop(listener);
+    tracing::info!(
+        "shutting down: waiting up to {}s for in-flight requests",
+        grace.as_secs()
+    );
+    tokio::select! {
+        () = graceful.shutdown() => tracing::info!("all requests finished"),
+        () = tokio::time::sleep(grace) => tracing::warn!("grace period over; closing the remaining connections"),
+    }
+    remove_runtime(&runtime_file);
+    Ok(())
+}
+
+/// Where a client on this machine reaches a listen address.
+fn client_addr(addr: SocketAddr) -> SocketAddr {
+    if addr.ip().is_unspecified() {
+        match addr {
+            SocketAddr::V4(_) => SocketAddr::from(([127, 0, 0, 1], addr.port())),
+            SocketAddr::V6(_) => SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, addr.port())),
+        }
+    } else {
+        addr
+    }
+}
+
+fn print_banner(
+    url: &str,
+    config: &Config,
+    first_key: Option<&(GatewayKey, String)>,
+    exposed: bool,
+) {
+    let mut s = format!(
+        "llm-gateway {} listening on {url}\n",
+        env!("CARGO_PKG_VERSION")
+    );
+    if exposed {
+        s.push_str("Note: listening beyond loopback; every request still needs a gateway key.\n");
+    }
+    match first_key {
+        Some((k, key)) => {
+            s.push_str(&format!(
+                "\nFirst run: created gateway key {:?} ({}). It is shown only this once:\n\n    {key}\n\n\
+                 Claude Code / Anthropic SDK:\n    export ANTHROPIC_BASE_URL={url}\n    export ANTHROPIC_AUTH_TOKEN={key}\n\
+                 OpenAI SDK:\n    export OPENAI_BASE_URL={url}/v1\n    export OPENAI_API_KEY={key}\n",
+                k.name, k.id
+            ));
+        }
+        None => s.push_str(&format!(
+            "{} gateway key(s); clients use ANTHROPIC_BASE_URL={url} or OPENAI_BASE_URL={url}/v1\n",
+            config.gateway_keys.len()
+        )),
+    }
+    if config.upstreams.is_empty() {
+        s.push_str(
+            "\nNo upstream is configured yet, so requests get 503. Add one (the running server \
+             picks it up within a second):\n    llm-gateway upstream add --type api-key --provider anthropic --name anthropic --key -\n",
+        );
+    } else {
+        s.push_str(&format!(
+            "{} upstream(s) configured.\n",
+            config.upstreams.len()
+        ));
+    }
+    print!("{s}");
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,248 @@
+//! Talking to upstreams: one pooled HTTPS client (HTTP/1.1 and HTTP/2 by ALPN) built
+//! when the server starts or its proxy settings change, never per request; and how a
+//! request is addressed and authenticated for each provider.
+
+mod connector;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::{Request, Response, Uri};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::proxy::matcher::Matcher;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use thiserror::Error;
+
+use crate::config::{Environment, Provider, ServerConfig, Upstream};
+pub use connector::ProxyConnector;
+
+/// Why an upstream call produced no response.
+#[derive(Debug, Error)]
+pub enum UpstreamError {
+    #[error("could not connect to the upstream: {0}")]
+    Connect(String),
+    #[error("the upstream did not answer within {0:?}")]
+    Timeout(Duration),
+    #[error("the upstream connection failed: {0}")]
+    Io(String),
+    #[error("invalid upstream address {0}")]
+    BadUrl(String),
+}
+
+/// The pooled client and the timeouts that apply to it.
+pub struct UpstreamClient {
+    client: Client<HttpsConnector<ProxyConnector>, Full<Bytes>>,
+    matcher: Arc<Matcher>,
+    pub first_byte_timeout: Duration,
+    pub idle_stream_timeout: Duration,
+}
+
+impl UpstreamClient {
+    pub fn new(env: &Environment, server: &ServerConfig) -> Result<Self, rustls::Error> {
+        let mut b = Matcher::builder();
+        if let Some(p) = &env.http_proxy {
+            b = b.http(p.clone());
+        }
+        if let Some(p) = &env.https_proxy {
+            b = b.https(p.clone());
+        }
+        if let Some(n) = &env.no_proxy {
+            b = b.no(n.clone());
+        }
+        let matcher = Arc::new(b.build());
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_provider_and_webpki_roots(provider)?
+            .https_or_http()
+            .enable_http1()
+            .enable_http2()
+            .wrap_connector(ProxyConnector::new(
+                matcher.clone(),
+                Duration::from_secs(server.connect_timeout_secs),
+            ));
+        let client = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(90))
+            .pool_max_idle_per_host(256)
+            .pool_timer(TokioTimer::new())
+            .timer(TokioTimer::new())
+            .build(https);
+        Ok(UpstreamClient {
+            client,
+            matcher,
+            first_byte_timeout: Duration::from_secs(server.first_byte_timeout_secs),
+            idle_stream_timeout: Duration::from_secs(server.idle_stream_timeout_secs),
+        })
+    }
+
+    /// Send a request and wait for the response head (bounded by the first-byte timeout).
+    pub async fn send(
+        &self,
+        mut req: Request<Full<Bytes>>,
+    ) -> Result<Response<Incoming>, UpstreamError> {
+        if req.uri().scheme_str() == Some("http")
+            && let Some(auth) = self
+                .matcher
+                .intercept(req.uri())
+                .and_then(|i| i.basic_auth().cloned())
+        {
+            req.headers_mut().insert(header::PROXY_AUTHORIZATION, auth);
+        }
+        match tokio::time::timeout(self.first_byte_timeout, self.client.request(req)).await {
+            Err(_) => Err(UpstreamError::Timeout(self.first_byte_timeout)),
+            Ok(Ok(resp)) => Ok(resp),
+            Ok(Err(e)) if e.is_connect() => Err(UpstreamError::Connect(error_chain(&e))),
+            Ok(Err(e)) => Err(UpstreamError::Io(error_chain(&e))),
+        }
+    }
+}
+
+/// The error and its sources on one line (`a: b: c`), for logs.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
+}
+
+/// The URL for an API path (`/v1/messages`, `/v1/chat/completions`, `/v1/models`)
+/// on an upstream, keeping the client's query string.
+///
+/// Anthropic base URLs are hosts (`https://api.anthropic.com`, like
+/// `ANTHROPIC_BASE_URL`); OpenAI base URLs include the version (`.../v1`, like
+/// `OPENAI_BASE_URL`). A trailing `/v1` on an Anthropic base is tolerated.
+pub fn upstream_uri(
+    u: &Upstream,
+    api_path: &str,
+    query: Option<&str>,
+) -> Result<Uri, UpstreamError> {
+    let base = u.base_url().trim_end_matches('/');
+    let path = match u.provider {
+        Provider::Anthropic => format!("{}{api_path}", base.strip_suffix("/v1").unwrap_or(base)),
+        Provider::Openai => format!("{base}{}", api_path.strip_prefix("/v1").unwrap_or(api_path)),
+    };
+    let full = match query {
+        Some(q) if !q.is_empty() => format!("{path}?{q}"),
+        _ => path,
+    };
+    full.parse()
+        .map_err(|_| UpstreamError::BadUrl(u.base_url().to_string()))
+}
+
+/// Headers that belong to one hop and never cross the gateway, plus the ones the
+/// gateway sets itself.
+pub fn is_hop_or_owned(name: &HeaderName) -> bool {
+    matches!(
+        name.as_str(),
+        "connection"
+            | "keep-alive"
+            | "proxy-connection"
+            | "proxy-authenticate"
+            | "proxy-authorization"
+            | "te"
+            | "trailer"
+            | "transfer-encoding"
+            | "upgrade"
+            | "host"
+            | "content-length"
+    )
+}
+
+/// Put the upstream's credentials on a request, replacing the client's.
+pub fn authenticate(u: &Upstream, headers: &mut HeaderMap) {
+    headers.remove(header::AUTHORIZATION);
+    headers.remove("x-api-key");
+    let Some(key) = u.api_key.as_deref() else {
+        return;
+    };
+    match u.provider {
+        Provider::Anthropic => {
+            if let Ok(v) = HeaderValue::from_str(key) {
+                let mut v = v;
+                v.set_sensitive(true);
+                headers.insert("x-api-key", v);
+            }
+            if !headers.contains_key("anthropic-version") {
+                headers.insert("anthropic-version", HeaderValue::from_static("2023-06-01"));
+            }
+        }
+        Provider::Openai => {
+            if let Ok(mut v) = HeaderValue::from_str(&format!("Bearer {key}")) {
+                v.set_sensitive(true);
+                headers.insert(header::AUTHORIZATION, v);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{AuthType, Status};
+    use crate::util::Timestamp;
+
+    fn up(p: Provider, base: Option<&str>) -> Upstream {
+        Upstream {
+            id: "u".into(),
+            name: "u".into(),
+            provider: p,
+            auth_type: AuthType::ApiKey,
+            base_url: base.map(Into::into),
+            api_key: Some("secret".into()),
+            status: Status::Enabled,
+            priority: 0,
+            weight: 1,
+            models: vec![],
+            created_at: Timestamp::now(),
+        }
+    }
+
+    #[test]
+    fn uris_per_provider() {
+        let a = up(Provider::Anthropic, None);
+        assert_eq!(
+            upstream_uri(&a, "/v1/messages", Some("beta=true"))
+                .unwrap()
+                .to_string(),
+            "https://api.anthropic.com/v1/messages?beta=true"
+        );
+        let a = up(Provider::Anthropic, Some("http://127.0.0.1:9/v1"));
+        assert_eq!(
+            upstream_uri(&a, "/v1/messages", None).unwrap().to_string(),
+            "http://127.0.0.1:9/v1/messages"
+        );
+        let o = up(Provider::Openai, Some("https://api.deepseek.com/v1/"));
+        assert_eq!(
+            upstream_uri(&o, "/v1/chat/completions", None)
+                .unwrap()
+                .to_string(),
+            "https://api.deepseek.com/v1/chat/completions"
+        );
+    }
+
+    #[test]
+    fn credentials_replace_the_clients() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Bearer lgw_client"),
+        );
+        authenticate(&up(Provider::Anthropic, None), &mut h);
+        assert!(h.get(header::AUTHORIZATION).is_none());
+        assert_eq!(h["x-api-key"], "secret");
+        assert_eq!(h["anthropic-version"], "2023-06-01");
+        let mut h = HeaderMap::new();
+        h.insert("x-api-key", HeaderValue::from_static("lgw_client"));
+        authenticate(&up(Provider::Openai, None), &mut h);
+        assert!(h.get("x-api-key").is_none());
+        assert_eq!(h[header::AUTHORIZATION], "Bearer secret");
+    }
+}
