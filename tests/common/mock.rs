@@ -1,0 +1,589 @@
+//! Strict mock upstreams for tests: an Anthropic Messages API and an OpenAI Chat
+//! Completions API on 127.0.0.1, port 0. They reject what the real APIs reject
+//! (wrong credentials, missing headers, malformed bodies), record every request, and
+//! can be told to fail, stall or stream slowly.
+//!
+//! Shared by the integration tests and `examples/mock_upstream.rs` (used by the SDK
+//! end-to-end tests).
+
+#![allow(dead_code)]
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderMap, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full, StreamBody, combinators::BoxBody};
+use hyper::body::{Frame, Incoming};
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flavor {
+    Anthropic,
+    OpenAi,
+}
+
+/// One request as the mock saw it.
+#[derive(Clone, Debug)]
+pub struct Recorded {
+    pub method: String,
+    pub path_and_query: String,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+/// How the mock misbehaves, changeable while it runs.
+#[derive(Clone, Debug, Default)]
+pub struct Behavior {
+    /// Answer every inference request with this status and body.
+    pub fail_with: Option<(u16, String)>,
+    /// Wait this long before sending response headers.
+    pub delay_headers: Option<Duration>,
+    /// Pause between stream events.
+    pub event_gap: Option<Duration>,
+    /// Text deltas per streamed answer.
+    pub deltas: usize,
+}
+
+pub struct Mock {
+    pub flavor: Flavor,
+    pub addr: SocketAddr,
+    pub key: String,
+    pub log: Arc<Mutex<Vec<Recorded>>>,
+    pub behavior: Arc<Mutex<Behavior>>,
+    /// Set when a client went away while a stream was being sent.
+    pub aborted_streams: Arc<Mutex<u32>>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Mock {
+    pub fn start(flavor: Flavor, key: &str) -> Mock {
+        let std_listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind mock");
+        std_listener.set_nonblocking(true).expect("nonblocking");
+        let addr = std_listener.local_addr().expect("addr");
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let behavior = Arc::new(Mutex::new(Behavior {
+            deltas: 3,
+            ..Default::default()
+        }));
+        let aborted = Arc::new(Mutex::new(0));
+        let (tx, mut rx) = tokio::sync::oneshot::channel::<()>();
+        let shared = Shared {
+            flavor,
+            key: key.to_string(),
+            log: log.clone(),
+            behavior: behavior.clone(),
+            aborted: aborted.clone(),
+        };
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(std_listener).expect("listener");
+                loop {
+                    tokio::select! {
+                        r = listener.accept() => {
+                            let Ok((stream, _)) = r else { continue };
+                            let shared = shared.clone();
+                            tokio::spawn(async move {
+                                let svc = service_fn(move |req| {
+                                    let shared = shared.clone();
+                                    async move { Ok::<_, Infallible>(shared.handle(req).await) }
+                                });
+                                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                                    .serve_connection(TokioIo::new(stream), svc)
+                                    .await;
+                            });
+                        }
+                        _ = &mut rx => break,
+                    }
+                }
+            });
+        });
+        Mock {
+            flavor,
+            addr,
+            key: key.to_string(),
+            log,
+            behavior,
+            aborted_streams: aborted,
+            shutdown: Some(tx),
+            thread: Some(thread),
+        }
+    }
+
+    /// Base URL as the gateway's `--base-url` wants it for this flavor.
+    pub fn base_url(&self) -> String {
+        match self.flavor {
+            Flavor::Anthropic => format!("http://{}", self.addr),
+            Flavor::OpenAi => format!("http://{}/v1", self.addr),
+        }
+    }
+
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.log.lock().expect("log").clone()
+    }
+
+    pub fn inference_requests(&self) -> Vec<Recorded> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r.method == "POST")
+            .collect()
+    }
+
+    pub fn set(&self, f: impl FnOnce(&mut Behavior)) {
+        f(&mut self.behavior.lock().expect("behavior"));
+    }
+}
+
+impl Drop for Mock {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+type MockBody = BoxBody<Bytes, Infallible>;
+
+#[derive(Clone)]
+struct Shared {
+    flavor: Flavor,
+    key: String,
+    log: Arc<Mutex<Vec<Recorded>>>,
+    behavior: Arc<Mutex<Behavior>>,
+    aborted: Arc<Mutex<u32>>,
+}
+
+fn full(status: u16, v: &Value) -> Response<MockBody> {
+    let mut r = Response::new(Full::new(Bytes::from(v.to_string())).boxed());
+    *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    r.headers_mut()
+        .insert("content-type", "application/json".parse().expect("ct"));
+    r
+}
+
+impl Shared {
+    fn error(&self, status: u16, kind: &str, msg: &str) -> Response<MockBody> {
+        match self.flavor {
+            Flavor::Anthropic => full(
+                status,
+                &json!({"type": "error", "error": {"type": kind, "message": msg}, "request_id": "req_mock_err"}),
+            ),
+            Flavor::OpenAi => full(
+                status,
+                &json!({"error": {"message": msg, "type": kind, "param": null, "code": null}}),
+            ),
+        }
+    }
+
+    async fn handle(&self, req: Request<Incoming>) -> Response<MockBody> {
+        let (parts, body) = req.into_parts();
+        let body = match body.collect().await {
+            Ok(b) => b.to_bytes(),
+            Err(_) => Bytes::new(),
+        };
+        self.log.lock().expect("log").push(Recorded {
+            method: parts.method.to_string(),
+            path_and_query: parts
+                .uri
+                .path_and_query()
+                .map(|p| p.to_string())
+                .unwrap_or_default(),
+            headers: parts.headers.clone(),
+            body: body.clone(),
+        });
+        if let Err(msg) = self.check_auth(&parts.headers) {
+            return self.error(401, "authentication_error", &msg);
+        }
+        let behavior = self.behavior.lock().expect("behavior").clone();
+        let path = parts.uri.path();
+        match (parts.method.as_str(), self.flavor, path) {
+            ("GET", Flavor::Anthropic, "/v1/models") => {
+                return full(
+                    200,
+                    &json!({"data": [{"type": "model", "id": "claude-mock-1", "display_name": "Claude Mock", "created_at": "2025-01-01T00:00:00Z"}], "has_more": false, "first_id": "claude-mock-1", "last_id": "claude-mock-1"}),
+                );
+            }
+            ("GET", Flavor::OpenAi, "/v1/models") => {
+                return full(
+                    200,
+                    &json!({"object": "list", "data": [{"id": "gpt-mock-1", "object": "model", "created": 0, "owned_by": "mock"}]}),
+                );
+            }
+            ("POST", Flavor::Anthropic, "/v1/messages")
+            | ("POST", Flavor::Anthropic, "/v1/messages/count_tokens")
+            | ("POST", Flavor::OpenAi, "/v1/chat/completions") => {}
+            _ => return self.error(404, "not_found_error", "Not found"),
+        }
+        if parts
+            .headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .is_none_or(|v| !v.starts_with("application/json"))
+        {
+            return self.error(
+                400,
+                "invalid_request_error",
+                "content-type must be application/json",
+            );
+        }
+        let v: Value = match serde_json::from_slice(&body) {
+            Ok(v) => v,
+            Err(e) => {
+                return self.error(400, "invalid_request_error", &format!("invalid JSON: {e}"));
+            }
+        };
+        if let Err(msg) = self.validate(path, &v) {
+            return self.error(400, "invalid_request_error", &msg);
+        }
+        if let Some(d) = behavior.delay_headers {
+            tokio::time::sleep(d).await;
+        }
+        if let Some((status, body)) = &behavior.fail_with {
+            let mut r = Response::new(Full::new(Bytes::from(body.clone())).boxed());
+            *r.status_mut() =
+                StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            r.headers_mut()
+                .insert("content-type", "application/json".parse().expect("ct"));
+            r.headers_mut()
+                .insert("retry-after", "1".parse().expect("ra"));
+            return r;
+        }
+        if path == "/v1/messages/count_tokens" {
+            return full(200, &json!({"input_tokens": 42}));
+        }
+        let model = v["model"].as_str().unwrap_or("").to_string();
+        let stream = v["stream"].as_bool().unwrap_or(false);
+        let reply = script(&v, self.flavor);
+        let mut resp = if stream {
+            self.stream(&model, &reply, &v, &behavior)
+        } else {
+            full(200, &self.message(&model, &reply))
+        };
+        let h = resp.headers_mut();
+        h.insert("request-id", "req_mock_123".parse().expect("h"));
+        h.insert("x-request-id", "req_mock_123".parse().expect("h"));
+        h.insert(
+            "anthropic-ratelimit-requests-remaining",
+            "99".parse().expect("h"),
+        );
+        h.insert("x-ratelimit-remaining-requests", "99".parse().expect("h"));
+        resp
+    }
+
+    fn check_auth(&self, h: &HeaderMap) -> Result<(), String> {
+        match self.flavor {
+            Flavor::Anthropic => {
+                if h.contains_key("authorization") {
+                    return Err("send the key in x-api-key only".into());
+                }
+                if h.get("x-api-key").and_then(|v| v.to_str().ok()) != Some(self.key.as_str()) {
+                    return Err("invalid x-api-key".into());
+                }
+                if !h.contains_key("anthropic-version") {
+                    return Err("anthropic-version header is required".into());
+                }
+            }
+            Flavor::OpenAi => {
+                if h.contains_key("x-api-key") {
+                    return Err("unexpected x-api-key header".into());
+                }
+                let want = format!("Bearer {}", self.key);
+                if h.get("authorization").and_then(|v| v.to_str().ok()) != Some(want.as_str()) {
+                    return Err("Incorrect API key provided".into());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn validate(&self, path: &str, v: &Value) -> Result<(), String> {
+        if !v.is_object() {
+            return Err("body must be a JSON object".into());
+        }
+        if !v["model"].is_string() {
+            return Err("model: Field required".into());
+        }
+        let msgs = v["messages"]
+            .as_array()
+            .filter(|m| !m.is_empty())
+            .ok_or("messages: must be a non-empty array")?;
+        match self.flavor {
+            Flavor::Anthropic => {
+                if path == "/v1/messages" && v["max_tokens"].as_u64().is_none_or(|n| n == 0) {
+                    return Err("max_tokens: Field required".into());
+                }
+                for m in msgs {
+                    match m["role"].as_str() {
+                        Some("user" | "assistant") => {}
+                        _ => return Err("messages: roles must be user or assistant".into()),
+                    }
+                    match &m["content"] {
+                        Value::String(s) if !s.is_empty() => {}
+                        Value::Array(blocks) if !blocks.is_empty() => {
+                            for b in blocks {
+                                if b["type"] == "text"
+                                    && b["text"].as_str().is_none_or(str::is_empty)
+                                {
+                                    return Err("text content blocks must be non-empty".into());
+                                }
+                            }
+                        }
+                        _ => return Err("messages: content must be non-empty".into()),
+                    }
+                }
+            }
+            Flavor::OpenAi => {
+                for m in msgs {
+                    match m["role"].as_str() {
+                        Some("system" | "developer" | "user" | "assistant" | "tool") => {}
+                        _ => return Err("messages: invalid role".into()),
+                    }
+                }
+                if v["n"].as_u64().is_some_and(|n| n > 1) && v["stream"] == true {
+                    return Err("n > 1 is not supported with streaming".into());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn message(&self, model: &str, reply: &Reply) -> Value {
+        match (self.flavor, reply) {
+            (Flavor::Anthropic, Reply::Text(t)) => json!({
+                "id": "msg_mock_1", "type": "message", "role": "assistant", "model": model,
+                "content": [{"type": "text", "text": t}],
+                "stop_reason": "end_turn", "stop_sequence": null,
+                "usage": {"input_tokens": 12, "output_tokens": 5, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0},
+            }),
+            (Flavor::Anthropic, Reply::Tool { id, name, input }) => json!({
+                "id": "msg_mock_2", "type": "message", "role": "assistant", "model": model,
+                "content": [{"type": "text", "text": "Let me run that."}, {"type": "tool_use", "id": id, "name": name, "input": input}],
+                "stop_reason": "tool_use", "stop_sequence": null,
+                "usage": {"input_tokens": 12, "output_tokens": 9},
+            }),
+            (Flavor::OpenAi, Reply::Text(t)) => json!({
+                "id": "chatcmpl-mock1", "object": "chat.completion", "created": 1_700_000_000, "model": model,
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": t}, "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": 12, "completion_tokens": 5, "total_tokens": 17},
+            }),
+            (Flavor::OpenAi, Reply::Tool { id, name, input }) => json!({
+                "id": "chatcmpl-mock2", "object": "chat.completion", "created": 1_700_000_000, "model": model,
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": null, "tool_calls": [
+                    {"id": id, "type": "function", "function": {"name": name, "arguments": input.to_string()}}
+                ]}, "finish_reason": "tool_calls"}],
+                "usage": {"prompt_tokens": 12, "completion_tokens": 9, "total_tokens": 21},
+            }),
+        }
+    }
+
+    fn stream(&self, model: &str, reply: &Reply, req: &Value, b: &Behavior) -> Response<MockBody> {
+        let events = match self.flavor {
+            Flavor::Anthropic => anthropic_events(model, reply, b.deltas),
+            Flavor::OpenAi => openai_events(
+                model,
+                reply,
+                b.deltas,
+                req["stream_options"]["include_usage"] == true,
+            ),
+        };
+        let (tx, rx) = mpsc::channel::<Result<Frame<Bytes>, Infallible>>(4);
+        let gap = b.event_gap;
+        let aborted = self.aborted.clone();
+        tokio::spawn(async move {
+            for e in events {
+                if tx.send(Ok(Frame::data(Bytes::from(e)))).await.is_err() {
+                    *aborted.lock().expect("aborted") += 1;
+                    return;
+                }
+                if let Some(g) = gap {
+                    tokio::time::sleep(g).await;
+                }
+            }
+        });
+        let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|item| (item, rx))
+        });
+        let mut r = Response::new(BodyExt::boxed(StreamBody::new(stream)));
+        r.headers_mut()
+            .insert("content-type", "text/event-stream".parse().expect("ct"));
+        r.headers_mut()
+            .insert("cache-control", "no-cache".parse().expect("cc"));
+        r
+    }
+}
+
+/// What the mock "model" answers.
+pub enum Reply {
+    Text(String),
+    Tool {
+        id: String,
+        name: String,
+        input: Value,
+    },
+}
+
+/// A tiny scripted model: when offered a Bash/shell tool and no tool result has come
+/// back yet, it calls the tool; otherwise it answers with text that quotes the last
+/// tool result (so a tool round trip is visible in the final answer).
+pub fn script(req: &Value, flavor: Flavor) -> Reply {
+    let msgs = req["messages"].as_array().cloned().unwrap_or_default();
+    let last_tool_result = msgs.iter().rev().find_map(|m| match flavor {
+        Flavor::OpenAi if m["role"] == "tool" => Some(content_text(&m["content"])),
+        Flavor::Anthropic => m["content"].as_array().and_then(|blocks| {
+            blocks
+                .iter()
+                .find(|b| b["type"] == "tool_result")
+                .map(|b| content_text(&b["content"]))
+        }),
+        _ => None,
+    });
+    if let Some(result) = last_tool_result {
+        return Reply::Text(format!("The tool said: {}", result.trim()));
+    }
+    let tools = req["tools"].as_array().cloned().unwrap_or_default();
+    let tool_name = |t: &Value| -> Option<String> {
+        t["name"]
+            .as_str()
+            .or_else(|| t["function"]["name"].as_str())
+            .map(String::from)
+    };
+    if let Some(name) = tools
+        .iter()
+        .filter_map(tool_name)
+        .find(|n| n == "Bash" || n == "bash" || n == "run_shell" || n == "get_weather")
+    {
+        let input = if name == "get_weather" {
+            json!({"city": "Paris"})
+        } else {
+            json!({"command": "echo gateway-e2e-ok", "description": "Print a marker"})
+        };
+        return Reply::Tool {
+            id: "toolu_mock_01".into(),
+            name,
+            input,
+        };
+    }
+    Reply::Text("Hello from the mock upstream.".into())
+}
+
+fn content_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Array(parts) => parts
+            .iter()
+            .filter_map(|p| p["text"].as_str())
+            .collect::<Vec<_>>()
+            .join(""),
+        _ => String::new(),
+    }
+}
+
+fn sse(event: &str, data: &Value) -> String {
+    format!("event: {event}\ndata: {data}\n\n")
+}
+
+fn split_text(text: &str, n: usize) -> Vec<String> {
+    let chars: Vec<char> = text.chars().collect();
+    let n = n.max(1);
+    let size = chars.len().div_ceil(n).max(1);
+    chars.chunks(size).map(|c| c.iter().collect()).collect()
+}
+
+pub fn anthropic_events(model: &str, reply: &Reply, deltas: usize) -> Vec<String> {
+    let mut out = vec![sse(
+        "message_start",
+        &json!({"type": "message_start", "message": {"id": "msg_mock_s", "type": "message", "role": "assistant", "model": model, "content": [], "stop_reason": null, "stop_sequence": null, "usage": {"input_tokens": 12, "output_tokens": 1, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}}}),
+    )];
+    out.push(sse("ping", &json!({"type": "ping"})));
+    let (text, tool) = match reply {
+        Reply::Text(t) => (t.clone(), None),
+        Reply::Tool { id, name, input } => {
+            ("Let me run that.".to_string(), Some((id, name, input)))
+        }
+    };
+    out.push(sse("content_block_start", &json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}})));
+    for piece in split_text(&text, deltas) {
+        out.push(sse("content_block_delta", &json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": piece}})));
+    }
+    out.push(sse(
+        "content_block_stop",
+        &json!({"type": "content_block_stop", "index": 0}),
+    ));
+    let stop = if let Some((id, name, input)) = tool {
+        out.push(sse("content_block_start", &json!({"type": "content_block_start", "index": 1, "content_block": {"type": "tool_use", "id": id, "name": name, "input": {}}})));
+        out.push(sse("content_block_delta", &json!({"type": "content_block_delta", "index": 1, "delta": {"type": "input_json_delta", "partial_json": ""}})));
+        for piece in split_text(&input.to_string(), 3) {
+            out.push(sse("content_block_delta", &json!({"type": "content_block_delta", "index": 1, "delta": {"type": "input_json_delta", "partial_json": piece}})));
+        }
+        out.push(sse(
+            "content_block_stop",
+            &json!({"type": "content_block_stop", "index": 1}),
+        ));
+        "tool_use"
+    } else {
+        "end_turn"
+    };
+    out.push(sse("message_delta", &json!({"type": "message_delta", "delta": {"stop_reason": stop, "stop_sequence": null}, "usage": {"output_tokens": 5}})));
+    out.push(sse("message_stop", &json!({"type": "message_stop"})));
+    out
+}
+
+pub fn openai_events(
+    model: &str,
+    reply: &Reply,
+    deltas: usize,
+    include_usage: bool,
+) -> Vec<String> {
+    let chunk = |delta: Value, finish: Value| {
+        let mut c = json!({"id": "chatcmpl-mock-s", "object": "chat.completion.chunk", "created": 1_700_000_000, "model": model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]});
+        if include_usage {
+            c["usage"] = Value::Null;
+        }
+        format!("data: {c}\n\n")
+    };
+    let mut out = vec![chunk(
+        json!({"role": "assistant", "content": ""}),
+        Value::Null,
+    )];
+    let finish = match reply {
+        Reply::Text(t) => {
+            for piece in split_text(t, deltas) {
+                out.push(chunk(json!({"content": piece}), Value::Null));
+            }
+            "stop"
+        }
+        Reply::Tool { id, name, input } => {
+            out.push(chunk(json!({"tool_calls": [{"index": 0, "id": id, "type": "function", "function": {"name": name, "arguments": ""}}]}), Value::Null));
+            for piece in split_text(&input.to_string(), 3) {
+                out.push(chunk(
+                    json!({"tool_calls": [{"index": 0, "function": {"arguments": piece}}]}),
+                    Value::Null,
+                ));
+            }
+            "tool_calls"
+        }
+    };
+    out.push(chunk(json!({}), json!(finish)));
+    if include_usage {
+        let u = json!({"id": "chatcmpl-mock-s", "object": "chat.completion.chunk", "created": 1_700_000_000, "model": model,
+            "choices": [], "usage": {"prompt_tokens": 12, "completion_tokens": 5, "total_tokens": 17}});
+        out.push(format!("data: {u}\n\n"));
+    }
+    out.push("data: [DONE]\n\n".to_string());
+    out
+}
