@@ -205,6 +205,9 @@ impl Shared {
             headers: parts.headers.clone(),
             body: body.clone(),
         });
+        if let Some(resp) = self.control(parts.uri.path(), &body) {
+            return resp;
+        }
         if let Err(msg) = self.check_auth(&parts.headers) {
             return self.error(401, "authentication_error", &msg);
         }
@@ -282,6 +285,50 @@ impl Shared {
         );
         h.insert("x-ratelimit-remaining-requests", "99".parse().expect("h"));
         resp
+    }
+
+    /// `/__mock/*`: let out-of-process tests steer the mock and read what it saw.
+    /// `POST /__mock/behavior {"fail_with": [429, "{...}"], "delay_ms": 0, "gap_ms": 0, "deltas": 3}`,
+    /// `GET /__mock/requests` → `[{method, path, headers: {..}, body: <json or string>}]`.
+    fn control(&self, path: &str, body: &Bytes) -> Option<Response<MockBody>> {
+        match path {
+            "/__mock/behavior" => {
+                let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+                let mut b = self.behavior.lock().expect("behavior");
+                b.fail_with = v["fail_with"].as_array().and_then(|a| {
+                    Some((a.first()?.as_u64()? as u16, a.get(1)?.as_str()?.to_string()))
+                });
+                b.delay_headers = v["delay_ms"]
+                    .as_u64()
+                    .filter(|&d| d > 0)
+                    .map(Duration::from_millis);
+                b.event_gap = v["gap_ms"]
+                    .as_u64()
+                    .filter(|&d| d > 0)
+                    .map(Duration::from_millis);
+                b.deltas = v["deltas"].as_u64().unwrap_or(3) as usize;
+                Some(full(200, &json!({"ok": true})))
+            }
+            "/__mock/requests" => {
+                let log = self.log.lock().expect("log");
+                let items: Vec<Value> = log
+                    .iter()
+                    .filter(|r| !r.path_and_query.starts_with("/__mock"))
+                    .map(|r| {
+                        let headers: serde_json::Map<String, Value> = r
+                            .headers
+                            .iter()
+                            .map(|(k, v)| (k.to_string(), json!(v.to_str().unwrap_or(""))))
+                            .collect();
+                        let body = serde_json::from_slice::<Value>(&r.body)
+                            .unwrap_or_else(|_| json!(String::from_utf8_lossy(&r.body)));
+                        json!({"method": r.method, "path": r.path_and_query, "headers": headers, "body": body})
+                    })
+                    .collect();
+                Some(full(200, &Value::Array(items)))
+            }
+            _ => None,
+        }
     }
 
     fn check_auth(&self, h: &HeaderMap) -> Result<(), String> {
