@@ -139,6 +139,8 @@ pub enum UpstreamCommand {
     Enable { id: String },
     /// Stop routing traffic to an upstream without deleting it
     Disable { id: String },
+    /// Probe one upstream now (an authenticated model-list call); exit 0 when it answers
+    Test { id: String },
 }
 
 #[derive(Debug, Args)]

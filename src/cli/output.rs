@@ -46,7 +46,9 @@ impl Output {
         }
         let code = match word {
             "enabled" | "closed" | "healthy" | "ok" | "up" | "active" => "32",
-            "disabled" | "open" | "unhealthy" | "down" | "expired" | "error" => "31",
+            "disabled" | "open" | "unhealthy" | "down" | "expired" | "error" | "auth_failed" => {
+                "31"
+            }
             _ => "33",
         };
         format!("\x1b[{code}m{word}\x1b[0m")

@@ -127,27 +127,39 @@ pub fn status(ctx: &Ctx) -> CliResult {
             let mut t = Table::new(vec![
                 "UPSTREAM",
                 "PROVIDER",
+                "PRIO",
                 "STATE",
+                "UNTIL",
                 "REQS",
                 "FAIL",
+                "ERR%",
                 "INFLIGHT",
-                "AVG MS",
+                "P50/P95 MS",
                 "TOKENS IN/OUT",
                 "LAST ERROR",
             ]);
             for u in &ups {
                 let st = &u["stats"];
+                let until = u["open_until"]
+                    .as_str()
+                    .or(u["cooling_until"].as_str())
+                    .map(|t| t.rsplit('T').next().unwrap_or(t).to_string())
+                    .unwrap_or_else(|| "-".into());
+                let lat = match (u["latency_p50_ms"].as_u64(), u["latency_p95_ms"].as_u64()) {
+                    (Some(a), Some(b)) => format!("{a}/{b}"),
+                    _ => "-".into(),
+                };
                 t.row(vec![
                     u["name"].as_str().unwrap_or("?").into(),
                     u["provider"].as_str().unwrap_or("?").into(),
+                    u["priority"].to_string(),
                     ctx.out.status(u["state"].as_str().unwrap_or("?")),
+                    until,
                     st["requests"].to_string(),
                     st["failures"].to_string(),
+                    format!("{:.0}", u["error_ratio"].as_f64().unwrap_or(0.0) * 100.0),
                     st["in_flight"].to_string(),
-                    st["avg_latency_ms"]
-                        .as_u64()
-                        .map(|v| v.to_string())
-                        .unwrap_or_else(|| "-".into()),
+                    lat,
                     format!("{}/{}", st["input_tokens"], st["output_tokens"]),
                     st["error"].as_str().unwrap_or("").into(),
                 ]);

@@ -53,7 +53,42 @@ pub fn run(ctx: &Ctx, cmd: UpstreamCommand) -> CliResult {
         UpstreamCommand::Remove { id } => remove(ctx, &id),
         UpstreamCommand::Enable { id } => set_status(ctx, &id, Status::Enabled),
         UpstreamCommand::Disable { id } => set_status(ctx, &id, Status::Disabled),
+        UpstreamCommand::Test { id } => test(ctx, &id),
     }
+}
+
+/// Probe one upstream directly (no server needed), through the configured proxy.
+fn test(ctx: &Ctx, id: &str) -> CliResult {
+    let c = ctx.store.load()?;
+    let u = c.upstreams[find(&c, id)?].clone();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let started = std::time::Instant::now();
+    let result = rt.block_on(async {
+        let client = crate::upstream::UpstreamClient::new(&c.environment, &c.server)
+            .map_err(|e| e.to_string())?;
+        tokio::time::timeout(
+            std::time::Duration::from_secs(15),
+            crate::server::models::fetch_catalog(&client, &u),
+        )
+        .await
+        .map_err(|_| "timed out after 15s".to_string())?
+    });
+    let ms = started.elapsed().as_millis() as u64;
+    let (ok, models, error) = match result {
+        Ok(m) => (true, m.len(), None),
+        Err(e) => (false, 0, Some(e)),
+    };
+    let v = serde_json::json!({
+        "id": u.id, "name": u.name, "base_url": u.base_url(), "reachable": ok,
+        "latency_ms": ms, "models": models, "error": error,
+    });
+    ctx.out.emit(&v, || match &error {
+        None => format!("{} answered in {ms} ms ({models} models listed).", u.name),
+        Some(e) => format!("{} did not answer properly: {e} (after {ms} ms).", u.name),
+    })?;
+    if ok { Ok(()) } else { Err(CliError::Silent) }
 }
 
 pub fn find(c: &Config, id: &str) -> CliResult<usize> {

@@ -1,8 +1,14 @@
 //! Which upstreams may serve a model: explicit routes, then each upstream's declared
 //! model patterns, then the model's family (`claude-*` is Anthropic's, `gpt-*` OpenAI's).
 //!
-//! This module only answers "who may serve it, under which model name"; choosing among
-//! the candidates by health is the server's job.
+//! [`Router::resolve`] answers "who may serve it, under which model name"; then
+//! [`health`] and [`breaker`] say who can take a request now, [`ratelimit`] how long a
+//! rate-limited upstream rests, and [`select`] in which order to try the rest.
+
+pub mod breaker;
+pub mod health;
+pub mod ratelimit;
+pub mod select;
 
 use std::collections::HashMap;
 

@@ -11,7 +11,9 @@ use serde_json::{Value, json};
 
 use super::models::fetch_catalog;
 use super::state::{AppState, Snapshot};
-use crate::config::{ConfigStore, Status, Upstream};
+use crate::config::{ConfigStore, Provider, Status, Upstream};
+use crate::router::breaker::BreakerState;
+use crate::router::health::wall;
 use crate::util::Timestamp;
 
 /// What the running server writes for the CLI.
@@ -59,20 +61,53 @@ pub fn remove_runtime(path: &Path) {
     }
 }
 
-/// The state word `status` shows for an upstream.
-fn state_word(u: &Upstream, s: &super::stats::UpstreamSnapshot) -> &'static str {
-    if u.status == Status::Disabled {
-        return "disabled";
-    }
-    if s.last.auth_failed {
-        return "auth_failed";
-    }
-    match (s.last.failed_at, s.last.ok_at) {
-        (Some(f), Some(o)) if f > o => "failing",
-        (Some(_), None) => "failing",
-        (_, Some(_)) => "ok",
-        _ => "idle",
-    }
+/// One upstream as `status` shows it: config, breaker, cool-down, counters.
+fn upstream_status(snap: &Snapshot, u: &Upstream) -> Value {
+    let Some(stats) = snap.stats(&u.id) else {
+        return json!({"id": u.id, "name": u.name});
+    };
+    let counters = stats.snapshot();
+    let now = tokio::time::Instant::now();
+    let mut h = stats.health();
+    let breaker = h.state(now);
+    let cooling = h.cooling_until(now).map(|t| Timestamp(wall(now, t)));
+    let open_until = h.breaker.open_until().map(|t| Timestamp(wall(now, t)));
+    let (p50, p95) = h.percentiles().unzip();
+    // One word for the table: what a user most needs to know first.
+    let state = if u.status == Status::Disabled {
+        "disabled"
+    } else if h.auth_failed {
+        "auth_failed"
+    } else if breaker == BreakerState::Open {
+        "open"
+    } else if breaker == BreakerState::HalfOpen {
+        "half-open"
+    } else if cooling.is_some() {
+        "cooling"
+    } else if counters.requests == 0 {
+        "idle"
+    } else {
+        "ok"
+    };
+    json!({
+        "id": u.id,
+        "name": u.name,
+        "provider": u.provider,
+        "type": u.auth_type,
+        "enabled": u.status == Status::Enabled,
+        "priority": u.priority,
+        "weight": u.weight,
+        "state": state,
+        "breaker": breaker,
+        "open_until": open_until,
+        "cooling_until": cooling,
+        "auth_failed": h.auth_failed,
+        "consecutive_failures": h.breaker.consecutive_failures(),
+        "error_ratio": (h.breaker.error_ratio(now) * 1000.0).round() / 1000.0,
+        "latency_p50_ms": p50,
+        "latency_p95_ms": p95,
+        "stats": counters,
+    })
 }
 
 pub fn status(state: &AppState, snap: &Snapshot) -> Value {
@@ -80,32 +115,20 @@ pub fn status(state: &AppState, snap: &Snapshot) -> Value {
         .config
         .upstreams
         .iter()
-        .map(|u| {
-            let s = state.upstream_stats(&u.id).snapshot();
-            json!({
-                "id": u.id,
-                "name": u.name,
-                "provider": u.provider,
-                "type": u.auth_type,
-                "enabled": u.status == Status::Enabled,
-                "priority": u.priority,
-                "state": state_word(u, &s),
-                "stats": s,
-            })
-        })
+        .map(|u| upstream_status(snap, u))
         .collect();
     let keys: Vec<Value> = snap
         .config
         .gateway_keys
         .iter()
         .map(|k| {
-            let s = state.key_stats(&k.id);
-            json!({
-                "id": k.id,
-                "name": k.name,
-                "requests": s.requests.load(std::sync::atomic::Ordering::Relaxed),
-                "last_used_at": s.last_used(),
-            })
+            let (requests, last) = snap.key_stats.get(&k.id).map_or((0, None), |s| {
+                (
+                    s.requests.load(std::sync::atomic::Ordering::Relaxed),
+                    s.last_used(),
+                )
+            });
+            json!({"id": k.id, "name": k.name, "requests": requests, "last_used_at": last})
         })
         .collect();
     json!({
@@ -116,6 +139,7 @@ pub fn status(state: &AppState, snap: &Snapshot) -> Value {
         "uptime_secs": state.started_instant.elapsed().as_secs(),
         "config_path": state.store.path().display().to_string(),
         "config_reloads": state.reloads.load(std::sync::atomic::Ordering::Relaxed),
+        "strategy": snap.config.routing.strategy,
         "upstreams": upstreams,
         "keys": keys,
     })
@@ -144,14 +168,33 @@ pub async fn health(snap: &Snapshot) -> Value {
         })
     }))
     .await;
-    let all_ok = !probes.is_empty() && probes.iter().all(|p| p["reachable"] == true);
+    // Healthy when every provider that has enabled upstreams has at least one that
+    // answers: a family with no usable account is what breaks clients.
+    let mut providers: Vec<Provider> = Vec::new();
+    for u in &enabled {
+        if !providers.contains(&u.provider) {
+            providers.push(u.provider);
+        }
+    }
+    let dead: Vec<String> = providers
+        .iter()
+        .filter(|p| {
+            !probes
+                .iter()
+                .any(|x| x["provider"] == p.as_str() && x["reachable"] == true)
+        })
+        .map(|p| p.to_string())
+        .collect();
     let problem = if snap.config.upstreams.is_empty() {
-        Some("no upstream is configured")
+        Some("no upstream is configured".to_string())
     } else if enabled.is_empty() {
-        Some("every upstream is disabled")
+        Some("every upstream is disabled".to_string())
+    } else if !dead.is_empty() {
+        Some(format!("no {} upstream answers", dead.join(" or ")))
     } else {
         None
     };
+    let all_ok = problem.is_none();
     json!({
         "server": "ok",
         "healthy": all_ok,

@@ -86,7 +86,9 @@ pub fn authenticate(
             key.name
         )));
     }
-    state.key_stats(&key.id).used();
+    if let Some(s) = snap.key_stats.get(&key.id) {
+        s.used();
+    }
     Ok(Caller {
         id: key.id.clone(),
         name: key.name.clone(),

@@ -11,8 +11,10 @@ use bytes::Bytes;
 use hyper::body::{Body, Frame, Incoming, SizeHint};
 use tokio::time::Sleep;
 
+use super::format::ApiFormat;
 use super::stats::UpstreamStats;
 use super::usage::UsageSniffer;
+use crate::config::BreakerConfig;
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -30,6 +32,10 @@ struct Streamed {
     idle: Duration,
     sleep: Pin<Box<Sleep>>,
     done: Completion,
+    /// For SSE answers: the client's format, so a broken upstream stream ends with an
+    /// error event the SDKs understand instead of a cut connection.
+    sse: Option<ApiFormat>,
+    ended: bool,
 }
 
 impl GatewayBody {
@@ -46,13 +52,20 @@ impl GatewayBody {
     }
 
     /// Stream an upstream body through; `done` is told how it ended.
-    pub fn upstream(inner: Incoming, idle: Duration, done: Completion) -> Self {
+    pub fn upstream(
+        inner: Incoming,
+        idle: Duration,
+        done: Completion,
+        sse: Option<ApiFormat>,
+    ) -> Self {
         GatewayBody {
             kind: Kind::Upstream(Box::new(Streamed {
                 inner,
                 idle,
                 sleep: Box::pin(tokio::time::sleep(idle)),
                 done,
+                sse,
+                ended: false,
             })),
         }
     }
@@ -74,6 +87,9 @@ impl Body for GatewayBody {
             Kind::Full(b) => Poll::Ready(b.take().map(|b| Ok(Frame::data(b)))),
             Kind::Upstream(s) => {
                 let s = &mut **s;
+                if s.ended {
+                    return Poll::Ready(None);
+                }
                 match Pin::new(&mut s.inner).poll_frame(cx) {
                     Poll::Ready(Some(Ok(frame))) => {
                         if let Some(data) = frame.data_ref() {
@@ -85,7 +101,16 @@ impl Body for GatewayBody {
                     }
                     Poll::Ready(Some(Err(e))) => {
                         s.done.finish(Outcome::UpstreamBroke(e.to_string()));
-                        Poll::Ready(Some(Err(e.into())))
+                        match s.sse {
+                            Some(f) => {
+                                s.ended = true;
+                                Poll::Ready(Some(Ok(Frame::data(stream_error(
+                                    f,
+                                    "the upstream connection broke mid-stream",
+                                )))))
+                            }
+                            None => Poll::Ready(Some(Err(e.into()))),
+                        }
                     }
                     Poll::Ready(None) => {
                         s.done.finish(Outcome::Complete);
@@ -94,7 +119,17 @@ impl Body for GatewayBody {
                     Poll::Pending => {
                         ready!(s.sleep.as_mut().poll(cx));
                         s.done.finish(Outcome::IdleTimeout);
-                        Poll::Ready(Some(Err(Box::new(IdleTimeout(s.idle)))))
+                        match s.sse {
+                            Some(f) => {
+                                s.ended = true;
+                                let msg = format!(
+                                    "the upstream sent nothing for {}s; stream cut",
+                                    s.idle.as_secs()
+                                );
+                                Poll::Ready(Some(Ok(Frame::data(stream_error(f, &msg)))))
+                            }
+                            None => Poll::Ready(Some(Err(Box::new(IdleTimeout(s.idle))))),
+                        }
                     }
                 }
             }
@@ -104,7 +139,7 @@ impl Body for GatewayBody {
     fn is_end_stream(&self) -> bool {
         match &self.kind {
             Kind::Full(b) => b.is_none(),
-            Kind::Upstream(s) => s.inner.is_end_stream(),
+            Kind::Upstream(s) => s.ended || s.inner.is_end_stream(),
         }
     }
 
@@ -115,6 +150,21 @@ impl Body for GatewayBody {
             Kind::Upstream(s) => s.inner.size_hint(),
         }
     }
+}
+
+/// A final SSE event telling the client the stream failed, in its API's shape.
+pub fn stream_error(format: ApiFormat, message: &str) -> Bytes {
+    let text = match format {
+        ApiFormat::Anthropic => format!(
+            "event: error\ndata: {}\n\n",
+            serde_json::json!({"type": "error", "error": {"type": "api_error", "message": message}})
+        ),
+        ApiFormat::OpenAi => format!(
+            "data: {}\n\n",
+            serde_json::json!({"error": {"message": message, "type": "server_error", "param": null, "code": "upstream_stream_error"}})
+        ),
+    };
+    Bytes::from(text)
 }
 
 /// How a proxied response ended.
@@ -139,15 +189,22 @@ pub struct AccessInfo {
 pub struct Completion {
     info: AccessInfo,
     stats: Arc<UpstreamStats>,
+    breaker: BreakerConfig,
     sniffer: UsageSniffer,
     finished: bool,
 }
 
 impl Completion {
-    pub fn new(info: AccessInfo, stats: Arc<UpstreamStats>, sniffer: UsageSniffer) -> Self {
+    pub fn new(
+        info: AccessInfo,
+        stats: Arc<UpstreamStats>,
+        breaker: BreakerConfig,
+        sniffer: UsageSniffer,
+    ) -> Self {
         Completion {
             info,
             stats,
+            breaker,
             sniffer,
             finished: false,
         }
@@ -165,10 +222,16 @@ impl Completion {
             Outcome::ClientClosed => "client_closed".to_string(),
             Outcome::IdleTimeout => {
                 self.stats.failed("stream idle timeout");
+                self.stats
+                    .health()
+                    .failure(tokio::time::Instant::now(), &self.breaker);
                 "idle_timeout".to_string()
             }
             Outcome::UpstreamBroke(e) => {
                 self.stats.failed(&format!("stream broke: {e}"));
+                self.stats
+                    .health()
+                    .failure(tokio::time::Instant::now(), &self.breaker);
                 "upstream_broke".to_string()
             }
         };

@@ -30,6 +30,13 @@ pub enum GatewayError {
     Timeout(String),
     #[error("{0}")]
     Internal(String),
+    /// Every upstream for the model is open or cooling: 529 for Anthropic clients,
+    /// 503 for OpenAI clients, with `retry-after` when a time is known.
+    #[error("{message}")]
+    NoCapacity {
+        message: String,
+        retry_after: Option<u64>,
+    },
 }
 
 impl GatewayError {
@@ -44,6 +51,7 @@ impl GatewayError {
             GatewayError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             GatewayError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
             GatewayError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            GatewayError::NoCapacity { .. } => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -56,7 +64,7 @@ impl GatewayError {
             GatewayError::NotFound(_) | GatewayError::ModelNotFound(_) => "not_found_error",
             GatewayError::TooLarge(_) => "request_too_large",
             GatewayError::Timeout(_) => "timeout_error",
-            GatewayError::Unavailable(_) => "overloaded_error",
+            GatewayError::Unavailable(_) | GatewayError::NoCapacity { .. } => "overloaded_error",
             GatewayError::BadGateway(_) | GatewayError::Internal(_) => "api_error",
         }
     }
@@ -73,7 +81,9 @@ impl GatewayError {
             GatewayError::ModelNotFound(_) => ("invalid_request_error", Some("model_not_found")),
             GatewayError::TooLarge(_) => ("invalid_request_error", Some("request_too_large")),
             GatewayError::Timeout(_) => ("server_error", Some("timeout")),
-            GatewayError::Unavailable(_) => ("server_error", Some("service_unavailable")),
+            GatewayError::Unavailable(_) | GatewayError::NoCapacity { .. } => {
+                ("server_error", Some("service_unavailable"))
+            }
             GatewayError::BadGateway(_) => ("server_error", Some("bad_gateway")),
             GatewayError::Internal(_) => ("server_error", None),
         }
@@ -93,7 +103,21 @@ impl GatewayError {
                 json!({"error": {"message": message, "type": kind, "param": null, "code": code}})
             }
         };
-        json_response(self.status(), &body, request_id)
+        let mut status = self.status();
+        let mut retry = None;
+        if let GatewayError::NoCapacity { retry_after, .. } = &self {
+            if format == ApiFormat::Anthropic {
+                status = StatusCode::from_u16(529).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+            }
+            retry = *retry_after;
+        }
+        let mut resp = json_response(status, &body, request_id);
+        if let Some(secs) = retry
+            && let Ok(v) = HeaderValue::from_str(&secs.to_string())
+        {
+            resp.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        resp
     }
 }
 

@@ -2,7 +2,8 @@
 //! upstream, send the bytes as received with the upstream's credentials, and stream
 //! the answer back as it arrives.
 
-use std::time::Instant;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderValue};
@@ -17,9 +18,11 @@ use super::body::{AccessInfo, Completion, GatewayBody};
 use super::errors::GatewayError;
 use super::format::{ApiFormat, Endpoint};
 use super::state::{AppState, Snapshot};
+use super::stats::UpstreamStats;
 use super::usage::UsageSniffer;
-use crate::config::{Provider, Upstream};
-use crate::router::NoRoute;
+use crate::config::{BreakerConfig, Provider, Upstream};
+use crate::router::health::Availability;
+use crate::router::{NoRoute, ratelimit, select};
 use crate::upstream::{UpstreamError, authenticate, error_chain, is_hop_or_owned, upstream_uri};
 
 /// What a request carries through the pipeline once it is authenticated.
@@ -38,8 +41,31 @@ pub struct RequestCtx<'a> {
 #[derive(Deserialize)]
 struct Meta {
     model: Option<String>,
+    /// Anthropic: `metadata.user_id` (Claude Code puts its session id there).
+    metadata: Option<MetaUser>,
+    /// OpenAI: `user`.
+    user: Option<serde_json::Value>,
     #[serde(flatten)]
     _rest: IgnoredAny,
+}
+
+#[derive(Deserialize)]
+struct MetaUser {
+    user_id: Option<serde_json::Value>,
+    #[serde(flatten)]
+    _rest: IgnoredAny,
+}
+
+impl Meta {
+    /// What identifies a conversation, for sticky sessions.
+    fn session(&self) -> Option<String> {
+        let v = self
+            .metadata
+            .as_ref()
+            .and_then(|m| m.user_id.as_ref())
+            .or(self.user.as_ref())?;
+        v.as_str().filter(|s| !s.is_empty()).map(String::from)
+    }
 }
 
 /// Read the whole request body, up to the configured limit.
@@ -81,19 +107,18 @@ pub fn no_route_error(e: NoRoute) -> GatewayError {
 }
 
 /// Forward an inference request (`/v1/messages`, `/v1/messages/count_tokens`,
-/// `/v1/chat/completions`) to an upstream of the client's own format.
+/// `/v1/chat/completions`) to the best upstream of the client's own format, failing
+/// over to the next one while no byte has reached the client.
 pub async fn forward(
     rc: &RequestCtx<'_>,
     req: Request<Incoming>,
 ) -> Result<Response<GatewayBody>, GatewayError> {
     let RequestCtx {
-        state,
         snap,
-        caller,
         format,
         endpoint,
         request_id,
-        started,
+        ..
     } = *rc;
     let (parts, body) = req.into_parts();
     let body = read_body(body, snap.body_limit, snap.config.server.body_limit_mb).await?;
@@ -101,6 +126,7 @@ pub async fn forward(
         .map_err(|e| GatewayError::BadRequest(format!("request body is not valid JSON: {e}")))?;
     let model = meta
         .model
+        .clone()
         .filter(|m| !m.is_empty())
         .ok_or_else(|| GatewayError::BadRequest("`model` is required".into()))?;
 
@@ -138,73 +164,278 @@ pub async fn forward(
     } else {
         body
     };
+    let inbound = Inbound {
+        parts: &parts,
+        body,
+        model,
+        session: meta.session(),
+    };
+    attempt_all(rc, &inbound, &candidates).await
+}
 
-    let path = parts.uri.path().trim_end_matches('/');
-    let query = parts.uri.query();
-    let mut last_error = None;
-    for upstream in candidates
-        .iter()
-        .take(snap.config.routing.max_attempts.max(1) as usize)
-    {
-        let stats = state.upstream_stats(&upstream.id);
+/// The client's request, read and parsed once, reused for every attempt.
+struct Inbound<'a> {
+    parts: &'a http::request::Parts,
+    body: Bytes,
+    model: String,
+    session: Option<String>,
+}
+
+/// Why a candidate was not tried, for the "nothing can serve" message.
+enum Skipped {
+    Open(Option<tokio::time::Instant>),
+    Cooling(tokio::time::Instant),
+}
+
+/// Try candidates in selection order until one answers usefully.
+async fn attempt_all(
+    rc: &RequestCtx<'_>,
+    inb: &Inbound<'_>,
+    candidates: &[&Upstream],
+) -> Result<Response<GatewayBody>, GatewayError> {
+    let RequestCtx {
+        state,
+        snap,
+        request_id,
+        ..
+    } = *rc;
+    let cfg = &snap.config;
+    let breaker_cfg = cfg.breaker;
+    let now = tokio::time::Instant::now();
+    let deadline = now + Duration::from_secs(cfg.routing.total_deadline_secs.max(1));
+    let sticky = cfg
+        .routing
+        .sticky_sessions
+        .then(|| {
+            inb.session
+                .as_deref()
+                .and_then(|s| state.session_upstream(s))
+        })
+        .flatten();
+
+    // Who can take a request now, and in which order to try them.
+    let mut ready = Vec::new();
+    let mut skipped = Vec::new();
+    for (i, u) in candidates.iter().enumerate() {
+        let Some(stats) = snap.stats(&u.id) else {
+            continue;
+        };
+        let mut h = stats.health();
+        match h.availability(now) {
+            Availability::Ready => ready.push(select::Candidate {
+                index: i,
+                priority: u.priority,
+                weight: u.weight,
+                error_ratio: h.breaker.error_ratio(now),
+                ewma_ms: h.ewma_ms(),
+                in_flight: stats.in_flight.load(std::sync::atomic::Ordering::Relaxed),
+                sticky: sticky.as_deref() == Some(u.id.as_str()),
+            }),
+            Availability::Open { until } => skipped.push((*u, Skipped::Open(until))),
+            Availability::Cooling { until } => skipped.push((*u, Skipped::Cooling(until))),
+        }
+    }
+    let turn = state
+        .turn
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let order = select::order(ready, cfg.routing.strategy, turn, &mut rand::rng());
+
+    let path = inb.parts.uri.path().trim_end_matches('/');
+    let query = inb.parts.uri.query();
+    let mut last_response: Option<(Response<Incoming>, &Upstream)> = None;
+    let mut last_error: Option<UpstreamError> = None;
+    let mut attempts = 0;
+    for i in order {
+        if attempts >= cfg.routing.max_attempts.max(1) {
+            break;
+        }
+        let now = tokio::time::Instant::now();
+        if now >= deadline {
+            break;
+        }
+        let upstream = candidates[i];
+        let Some(stats) = snap.stats(&upstream.id).cloned() else {
+            continue;
+        };
+        if !stats.health().breaker.try_acquire(now) {
+            continue; // another request holds the half-open probe
+        }
+        attempts += 1;
         let uri = upstream_uri(upstream, path, query)
             .map_err(|e| GatewayError::Internal(e.to_string()))?;
         let mut out = Request::builder()
-            .method(parts.method.clone())
+            .method(inb.parts.method.clone())
             .uri(uri)
-            .body(Full::new(body.clone()))
+            .body(Full::new(inb.body.clone()))
             .map_err(|e| GatewayError::Internal(e.to_string()))?;
-        copy_request_headers(&parts.headers, out.headers_mut());
+        copy_request_headers(&inb.parts.headers, out.headers_mut());
         authenticate(upstream, out.headers_mut());
 
         stats.start();
         let sent = Instant::now();
-        match snap.client.send(out).await {
+        let result = tokio::time::timeout_at(deadline, snap.client.send(out))
+            .await
+            .unwrap_or(Err(UpstreamError::Timeout(Duration::from_secs(
+                cfg.routing.total_deadline_secs,
+            ))));
+        let now = tokio::time::Instant::now();
+        match result {
             Ok(resp) => {
                 let status = resp.status().as_u16();
-                stats.answered(status, sent.elapsed().as_millis() as u64);
-                let (mut head, incoming) = resp.into_parts();
-                strip_hop_headers(&mut head.headers);
-                let ct = head
-                    .headers
-                    .get(header::CONTENT_TYPE)
-                    .and_then(|v| v.to_str().ok());
-                let done = Completion::new(
-                    AccessInfo {
-                        request_id: request_id.to_string(),
-                        key: caller.name.clone(),
-                        model: model.clone(),
-                        upstream: upstream.name.clone(),
-                        status,
-                        started,
-                    },
-                    stats.clone(),
-                    UsageSniffer::for_content_type(ct),
-                );
-                if let Ok(v) = HeaderValue::from_str(request_id) {
-                    head.headers.insert("x-gateway-request-id", v);
+                let latency = sent.elapsed();
+                stats.answered(status, latency.as_millis() as u64);
+                match classify(status) {
+                    Verdict::Serve => {
+                        stats.health().success(now, &breaker_cfg, latency);
+                        if let Some(s) = &inb.session {
+                            state.remember_session(s, &upstream.id);
+                        }
+                        return Ok(stream_back(rc, inb, upstream, stats, resp, breaker_cfg));
+                    }
+                    Verdict::ReturnAsIs => {
+                        // The request's own fault (400, 404, 413...): the upstream is fine.
+                        stats.health().success(now, &breaker_cfg, latency);
+                        return Ok(stream_back(rc, inb, upstream, stats, resp, breaker_cfg));
+                    }
+                    Verdict::RateLimited => {
+                        let rest =
+                            ratelimit::cooldown(resp.headers(), std::time::SystemTime::now());
+                        stats.health().cool_down(now, rest);
+                        tracing::info!(id = %request_id, upstream = %upstream.name, "rate limited; resting {}s", rest.as_secs());
+                    }
+                    Verdict::AuthRefused => {
+                        let mut h = stats.health();
+                        h.auth_failed = true;
+                        h.breaker.release_probe();
+                        tracing::warn!(id = %request_id, upstream = %upstream.name, "upstream refused our credentials (HTTP {status})");
+                    }
+                    Verdict::Failed => {
+                        stats.health().failure(now, &breaker_cfg);
+                        tracing::warn!(id = %request_id, upstream = %upstream.name, "upstream failed with HTTP {status}");
+                    }
                 }
-                let body = GatewayBody::upstream(incoming, snap.client.idle_stream_timeout, done);
-                return Ok(Response::from_parts(head, body));
+                stats.end();
+                last_response = Some((resp, upstream));
             }
             Err(e) => {
                 stats.failed(&e.to_string());
+                stats.health().failure(now, &breaker_cfg);
                 stats.end();
                 tracing::warn!(id = %request_id, upstream = %upstream.name, "upstream failed: {}", error_chain(&e));
                 last_error = Some(e);
             }
         }
     }
+
+    // Nothing served. The last upstream answer, if there was one, goes back as it is.
+    if let Some((resp, upstream)) = last_response
+        && let Some(stats) = snap.stats(&upstream.id).cloned()
+    {
+        stats.resume();
+        return Ok(stream_back(rc, inb, upstream, stats, resp, breaker_cfg));
+    }
     Err(match last_error {
         Some(UpstreamError::Timeout(d)) => GatewayError::Timeout(format!(
             "the upstream did not answer within {}s",
             d.as_secs()
         )),
-        Some(UpstreamError::Connect(_)) => {
-            GatewayError::BadGateway("could not connect to the upstream".into())
-        }
-        _ => GatewayError::BadGateway("the upstream connection failed".into()),
+        Some(UpstreamError::Connect(_)) => GatewayError::BadGateway(format!(
+            "could not connect to any upstream for model {:?}",
+            inb.model
+        )),
+        Some(_) => GatewayError::BadGateway("the upstream connection failed".into()),
+        None => no_capacity(&inb.model, &skipped),
     })
+}
+
+/// What to do with an upstream's answer.
+enum Verdict {
+    Serve,
+    ReturnAsIs,
+    RateLimited,
+    AuthRefused,
+    Failed,
+}
+
+fn classify(status: u16) -> Verdict {
+    match status {
+        429 => Verdict::RateLimited,
+        401 | 403 => Verdict::AuthRefused,
+        500..=599 => Verdict::Failed, // includes Anthropic's 529 overloaded
+        400..=499 => Verdict::ReturnAsIs,
+        _ => Verdict::Serve,
+    }
+}
+
+/// Every candidate is open or cooling: say which, and until when.
+fn no_capacity(model: &str, skipped: &[(&Upstream, Skipped)]) -> GatewayError {
+    let now = tokio::time::Instant::now();
+    let secs = |t: tokio::time::Instant| t.saturating_duration_since(now).as_secs() + 1;
+    let parts: Vec<String> = skipped
+        .iter()
+        .map(|(u, why)| match why {
+            Skipped::Open(Some(t)) => format!("{} circuit open for {}s", u.name, secs(*t)),
+            Skipped::Open(None) => format!("{} circuit half-open, probing", u.name),
+            Skipped::Cooling(t) => format!("{} rate limited for {}s", u.name, secs(*t)),
+        })
+        .collect();
+    let retry_after = skipped
+        .iter()
+        .filter_map(|(_, why)| match why {
+            Skipped::Open(Some(t)) | Skipped::Cooling(t) => Some(secs(*t)),
+            Skipped::Open(None) => None,
+        })
+        .min();
+    GatewayError::NoCapacity {
+        message: format!(
+            "no upstream can serve model {model:?} right now: {}",
+            if parts.is_empty() {
+                "none is available".to_string()
+            } else {
+                parts.join("; ")
+            }
+        ),
+        retry_after,
+    }
+}
+
+/// Turn an upstream response into the client's, streaming the body through.
+fn stream_back(
+    rc: &RequestCtx<'_>,
+    inb: &Inbound<'_>,
+    upstream: &Upstream,
+    stats: Arc<UpstreamStats>,
+    resp: Response<Incoming>,
+    breaker: BreakerConfig,
+) -> Response<GatewayBody> {
+    let status = resp.status().as_u16();
+    let (mut head, incoming) = resp.into_parts();
+    strip_hop_headers(&mut head.headers);
+    let ct = head
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let sse = ct
+        .is_some_and(|c| c.starts_with("text/event-stream"))
+        .then_some(rc.format);
+    let done = Completion::new(
+        AccessInfo {
+            request_id: rc.request_id.to_string(),
+            key: rc.caller.name.clone(),
+            model: inb.model.clone(),
+            upstream: upstream.name.clone(),
+            status,
+            started: rc.started,
+        },
+        stats,
+        breaker,
+        UsageSniffer::for_content_type(ct),
+    );
+    if let Ok(v) = HeaderValue::from_str(rc.request_id) {
+        head.headers.insert("x-gateway-request-id", v);
+    }
+    let body = GatewayBody::upstream(incoming, rc.snap.client.idle_stream_timeout, done, sse);
+    Response::from_parts(head, body)
 }
 
 /// Replace the `model` field, keeping every other field as sent.

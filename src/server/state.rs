@@ -14,6 +14,9 @@ use crate::util::Timestamp;
 
 use super::stats::{KeyStats, UpstreamStats};
 
+/// How long a conversation stays on the upstream it used last.
+const SESSION_TTL: Duration = Duration::from_secs(3600);
+
 /// One consistent view of the config, compiled for the request path.
 pub struct Snapshot {
     pub config: Config,
@@ -22,6 +25,9 @@ pub struct Snapshot {
     pub keys: Vec<([u8; 32], usize)>,
     pub client: Arc<UpstreamClient>,
     pub body_limit: usize,
+    /// Live counters by upstream id and key id (shared across snapshots).
+    pub upstream_stats: HashMap<String, Arc<UpstreamStats>>,
+    pub key_stats: HashMap<String, Arc<KeyStats>>,
 }
 
 pub struct AppState {
@@ -35,6 +41,10 @@ pub struct AppState {
     /// SHA-256 of the local admin token in the runtime file.
     pub admin_token: [u8; 32],
     pub reloads: std::sync::atomic::AtomicU64,
+    /// Turn counter for round-robin selection.
+    pub turn: std::sync::atomic::AtomicU64,
+    /// Conversation → upstream id it last used, for sticky sessions.
+    pub sessions: Mutex<HashMap<String, (String, Instant)>>,
     /// Upstream model catalogs: id → (fetched at, model ids).
     pub models_cache: Mutex<HashMap<String, (Instant, Vec<String>)>>,
 }
@@ -47,11 +57,16 @@ impl AppState {
         admin_token: [u8; 32],
     ) -> anyhow::Result<Self> {
         let client = Arc::new(UpstreamClient::new(&config.environment, &config.server)?);
+        let upstream_stats = Mutex::new(HashMap::new());
+        let key_stats = Mutex::new(HashMap::new());
+        let snap = compile(config, client, &upstream_stats, &key_stats);
         Ok(AppState {
             store,
-            snapshot: RwLock::new(Arc::new(compile(config, client))),
-            upstream_stats: Mutex::new(HashMap::new()),
-            key_stats: Mutex::new(HashMap::new()),
+            snapshot: RwLock::new(Arc::new(snap)),
+            upstream_stats,
+            key_stats,
+            turn: Default::default(),
+            sessions: Mutex::new(HashMap::new()),
             started: Timestamp::now(),
             started_instant: Instant::now(),
             listen,
@@ -80,7 +95,12 @@ impl AppState {
         } else {
             Arc::new(UpstreamClient::new(&config.environment, &config.server)?)
         };
-        let snap = Arc::new(compile(config, client));
+        let snap = Arc::new(compile(
+            config,
+            client,
+            &self.upstream_stats,
+            &self.key_stats,
+        ));
         match self.snapshot.write() {
             Ok(mut s) => *s = snap,
             Err(poisoned) => *poisoned.into_inner() = snap,
@@ -90,17 +110,27 @@ impl AppState {
         Ok(())
     }
 
-    pub fn upstream_stats(&self, id: &str) -> Arc<UpstreamStats> {
-        let mut m = self
-            .upstream_stats
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        m.entry(id.to_string()).or_default().clone()
+    /// Remember which upstream a conversation used (bounded; old entries expire).
+    pub fn remember_session(&self, session: &str, upstream_id: &str) {
+        const CAP: usize = 10_000;
+        let mut m = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
+        if m.len() >= CAP {
+            m.retain(|_, (_, t)| t.elapsed() < SESSION_TTL);
+            if m.len() >= CAP {
+                m.clear();
+            }
+        }
+        m.insert(
+            session.to_string(),
+            (upstream_id.to_string(), Instant::now()),
+        );
     }
 
-    pub fn key_stats(&self, id: &str) -> Arc<KeyStats> {
-        let mut m = self.key_stats.lock().unwrap_or_else(|p| p.into_inner());
-        m.entry(id.to_string()).or_default().clone()
+    pub fn session_upstream(&self, session: &str) -> Option<String> {
+        let m = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
+        m.get(session)
+            .filter(|(_, t)| t.elapsed() < SESSION_TTL)
+            .map(|(id, _)| id.clone())
     }
 
     /// Watch the config file and install each valid change. An invalid file is logged
@@ -142,7 +172,34 @@ fn stamp(store: &ConfigStore) -> Option<(SystemTime, u64)> {
     Some((m.modified().ok()?, m.len()))
 }
 
-fn compile(config: Config, client: Arc<UpstreamClient>) -> Snapshot {
+fn compile(
+    config: Config,
+    client: Arc<UpstreamClient>,
+    upstream_registry: &Mutex<HashMap<String, Arc<UpstreamStats>>>,
+    key_registry: &Mutex<HashMap<String, Arc<KeyStats>>>,
+) -> Snapshot {
+    let upstream_stats = {
+        let mut reg = upstream_registry.lock().unwrap_or_else(|p| p.into_inner());
+        config
+            .upstreams
+            .iter()
+            .map(|u| {
+                let s = reg
+                    .entry(u.id.clone())
+                    .or_insert_with(|| Arc::new(UpstreamStats::new(&config.breaker)))
+                    .clone();
+                (u.id.clone(), s)
+            })
+            .collect()
+    };
+    let key_stats = {
+        let mut reg = key_registry.lock().unwrap_or_else(|p| p.into_inner());
+        config
+            .gateway_keys
+            .iter()
+            .map(|k| (k.id.clone(), reg.entry(k.id.clone()).or_default().clone()))
+            .collect()
+    };
     let keys = config
         .gateway_keys
         .iter()
@@ -156,11 +213,18 @@ fn compile(config: Config, client: Arc<UpstreamClient>) -> Snapshot {
         keys,
         client,
         body_limit,
+        upstream_stats,
+        key_stats,
         config,
     }
 }
 
 impl Snapshot {
+    /// Counters for an upstream of this snapshot.
+    pub fn stats(&self, upstream_id: &str) -> Option<&Arc<UpstreamStats>> {
+        self.upstream_stats.get(upstream_id)
+    }
+
     /// The key whose digest matches, checked against every key without early exit.
     pub fn find_key(&self, presented: &str) -> Option<&GatewayKey> {
         let d = keys::digest(presented);

@@ -1,15 +1,18 @@
-//! Live counters per upstream and per gateway key, read by `status`. Lock-free on the
-//! request path except a short mutex for the "last seen" details.
+//! Live counters per upstream and per gateway key, read by `status`. Atomics on the
+//! request path, plus short mutexes (never held across an await) for the upstream's
+//! health and its "last seen" details.
 
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
+use std::sync::{Mutex, MutexGuard};
 
 use serde::Serialize;
 
+use crate::config::BreakerConfig;
+use crate::router::health::Health;
 use crate::util::Timestamp;
 
-#[derive(Default)]
 pub struct UpstreamStats {
+    health: Mutex<Health>,
     pub requests: AtomicU64,
     /// Responses 5xx/529, connect errors, timeouts, broken streams.
     pub failures: AtomicU64,
@@ -46,8 +49,32 @@ pub struct UpstreamSnapshot {
 }
 
 impl UpstreamStats {
+    pub fn new(cfg: &BreakerConfig) -> Self {
+        UpstreamStats {
+            health: Mutex::new(Health::new(cfg)),
+            requests: AtomicU64::new(0),
+            failures: AtomicU64::new(0),
+            in_flight: AtomicI64::new(0),
+            input_tokens: AtomicU64::new(0),
+            output_tokens: AtomicU64::new(0),
+            latency_ms_total: AtomicU64::new(0),
+            latency_count: AtomicU64::new(0),
+            last: Mutex::new(Last::default()),
+        }
+    }
+
+    /// The upstream's breaker, cool-down and latencies. Hold the guard briefly.
+    pub fn health(&self) -> MutexGuard<'_, Health> {
+        self.health.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     pub fn start(&self) {
         self.requests.fetch_add(1, Relaxed);
+        self.in_flight.fetch_add(1, Relaxed);
+    }
+
+    /// In flight again without counting a new request (an earlier answer is returned).
+    pub fn resume(&self) {
         self.in_flight.fetch_add(1, Relaxed);
     }
 

@@ -48,6 +48,8 @@ pub struct Behavior {
     pub event_gap: Option<Duration>,
     /// Text deltas per streamed answer.
     pub deltas: usize,
+    /// Abort the connection after this many stream events.
+    pub break_after: Option<usize>,
 }
 
 pub struct Mock {
@@ -156,7 +158,7 @@ impl Drop for Mock {
     }
 }
 
-type MockBody = BoxBody<Bytes, Infallible>;
+type MockBody = BoxBody<Bytes, std::io::Error>;
 
 #[derive(Clone)]
 struct Shared {
@@ -167,8 +169,14 @@ struct Shared {
     aborted: Arc<Mutex<u32>>,
 }
 
+fn boxed_full(b: Bytes) -> MockBody {
+    Full::new(b)
+        .map_err(|never: Infallible| match never {})
+        .boxed()
+}
+
 fn full(status: u16, v: &Value) -> Response<MockBody> {
-    let mut r = Response::new(Full::new(Bytes::from(v.to_string())).boxed());
+    let mut r = Response::new(boxed_full(Bytes::from(v.to_string())));
     *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     r.headers_mut()
         .insert("content-type", "application/json".parse().expect("ct"));
@@ -256,7 +264,7 @@ impl Shared {
             tokio::time::sleep(d).await;
         }
         if let Some((status, body)) = &behavior.fail_with {
-            let mut r = Response::new(Full::new(Bytes::from(body.clone())).boxed());
+            let mut r = Response::new(boxed_full(Bytes::from(body.clone())));
             *r.status_mut() =
                 StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             r.headers_mut()
@@ -307,6 +315,7 @@ impl Shared {
                     .filter(|&d| d > 0)
                     .map(Duration::from_millis);
                 b.deltas = v["deltas"].as_u64().unwrap_or(3) as usize;
+                b.break_after = v["break_after"].as_u64().map(|n| n as usize);
                 Some(full(200, &json!({"ok": true})))
             }
             "/__mock/requests" => {
@@ -374,9 +383,13 @@ impl Shared {
                     return Err("max_tokens: Field required".into());
                 }
                 for m in msgs {
+                    // `system` messages inside `messages` are part of the current
+                    // Messages API (SystemMessageParam; Claude Code sends one per turn).
                     match m["role"].as_str() {
-                        Some("user" | "assistant") => {}
-                        _ => return Err("messages: roles must be user or assistant".into()),
+                        Some("user" | "assistant" | "system") => {}
+                        _ => {
+                            return Err("messages: roles must be user, assistant or system".into());
+                        }
                     }
                     match &m["content"] {
                         Value::String(s) if !s.is_empty() => {}
@@ -447,11 +460,20 @@ impl Shared {
                 req["stream_options"]["include_usage"] == true,
             ),
         };
-        let (tx, rx) = mpsc::channel::<Result<Frame<Bytes>, Infallible>>(4);
+        let (tx, rx) = mpsc::channel::<Result<Frame<Bytes>, std::io::Error>>(4);
         let gap = b.event_gap;
+        let break_after = b.break_after;
         let aborted = self.aborted.clone();
         tokio::spawn(async move {
-            for e in events {
+            for (i, e) in events.into_iter().enumerate() {
+                if break_after == Some(i) {
+                    // Let what was sent reach the wire first, as on a real broken connection.
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    let _ = tx
+                        .send(Err(std::io::Error::other("mock breaks the stream")))
+                        .await;
+                    return;
+                }
                 if tx.send(Ok(Frame::data(Bytes::from(e)))).await.is_err() {
                     *aborted.lock().expect("aborted") += 1;
                     return;
