@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Install the end-to-end suite's pinned dependencies:
+#   - .venv-e2e/               python3 venv with tests/e2e/requirements.txt (openai, anthropic, pytest)
+#   - tests/e2e/node_modules/  the real Claude Code CLI, from tests/e2e/package.json + package-lock.json
+#
+# Idempotent: each half writes a stamp (the pinned versions and the interpreter) when
+# it is done, and is skipped while the stamp matches. Works as root, without a TTY.
+# Only the package registries are contacted (pip and npm, as configured on the machine).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+E2E=tests/e2e
+VENV=.venv-e2e
+REQ=$E2E/requirements.txt
+PY_STAMP=$VENV/.e2e-installed
+NODE_STAMP=$E2E/node_modules/.e2e-installed
+CLAUDE=$E2E/node_modules/.bin/claude
+
+export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
+export npm_config_audit=false npm_config_fund=false npm_config_update_notifier=false \
+    npm_config_progress=false npm_config_yes=true
+
+log() { echo "setup-e2e: $*" >&2; }
+
+# ---- Python: the official SDKs and pytest -------------------------------------------
+command -v python3 >/dev/null || { log "python3 is required"; exit 1; }
+py_want="$(python3 -c 'import sys; print(sys.version.split()[0])') $(grep -Ev '^\s*(#|$)' "$REQ" | xargs)"
+if [[ -x $VENV/bin/python && "$(cat "$PY_STAMP" 2>/dev/null)" == "$py_want" ]]; then
+    log "python deps up to date ($py_want)"
+else
+    log "installing python deps: $py_want"
+    rm -rf "$VENV"
+    python3 -m venv "$VENV"
+    "$VENV/bin/python" -m pip install --quiet -r "$REQ"
+    # Prove the pins are what got installed before stamping.
+    "$VENV/bin/python" - "$REQ" <<'EOF'
+import sys
+from importlib.metadata import version
+for line in open(sys.argv[1]):
+    line = line.split("#")[0].strip()
+    if line:
+        name, want = line.split("==")
+        got = version(name)
+        if got != want:
+            sys.exit(f"{name}: wanted {want}, installed {got}")
+EOF
+    echo "$py_want" >"$PY_STAMP"
+fi
+
+# ---- Node: the real Claude Code CLI ---------------------------------------------------
+command -v npm >/dev/null || { log "node and npm are required"; exit 1; }
+claude_pin=$(node -p 'require("./tests/e2e/package.json").dependencies["@anthropic-ai/claude-code"]')
+node_want="claude-code@$claude_pin lock:$(sha256sum $E2E/package-lock.json | cut -c1-16) $(uname -m)"
+if [[ -x $CLAUDE && "$(cat "$NODE_STAMP" 2>/dev/null)" == "$node_want" ]]; then
+    log "claude code up to date ($node_want)"
+else
+    log "installing $node_want"
+    rm -rf "$E2E/node_modules"
+    # `npm ci` installs exactly the lockfile (`npm install` would re-resolve it).
+    # Claude Code declares node>=22 but runs as a native binary, so an older node is fine.
+    npm ci --prefix "$E2E" --no-audit --no-fund --engine-strict=false --loglevel=error
+    # The package's postinstall swaps bin/claude.exe (a stub) for the native binary
+    # from the platform package. Should npm have skipped it, run it ourselves.
+    if ! "$CLAUDE" --version >/dev/null 2>&1; then
+        log "running claude-code's postinstall explicitly"
+        (cd "$E2E/node_modules/@anthropic-ai/claude-code" && node install.cjs)
+    fi
+    got=$("$CLAUDE" --version 2>&1 | head -1) || { log "claude does not run: $got"; exit 1; }
+    [[ $got == "$claude_pin "* ]] || { log "claude --version says '$got', wanted $claude_pin"; exit 1; }
+    echo "$node_want" >"$NODE_STAMP"
+fi
+log "ready: $("$VENV/bin/python" -c 'from importlib.metadata import version as v; print(", ".join(f"{p} {v(p)}" for p in ("openai", "anthropic", "pytest")))'), claude $("$CLAUDE" --version 2>/dev/null | head -1)"
