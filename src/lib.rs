@@ -13,6 +13,7 @@
 pub mod cli;
 pub mod config;
 pub mod keys;
+pub mod oauth;
 pub mod router;
 pub mod server;
 pub mod sse;

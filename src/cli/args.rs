@@ -38,6 +38,9 @@ pub enum Command {
     /// Send models to chosen upstreams, optionally renaming them
     #[command(subcommand)]
     Route(RouteCommand),
+    /// Claude subscription logins: start, status, refresh, import
+    #[command(subcommand)]
+    Oauth(OauthCommand),
     /// Proxy settings for upstream traffic (http_proxy, https_proxy, no_proxy)
     #[command(subcommand)]
     Env(EnvCommand),
@@ -128,6 +131,7 @@ pub enum UpstreamCommand {
     ///
     /// `--provider openai --base-url URL` reaches any OpenAI-compatible service
     /// (DeepSeek, DashScope, OpenRouter, Ollama, vLLM); include the `/v1` part.
+    /// `--type oauth --provider anthropic` logs in with a Claude Pro/Max subscription.
     Add(UpstreamAdd),
     /// List upstreams (keys redacted)
     List,
@@ -169,6 +173,60 @@ pub struct UpstreamAdd {
     /// Model patterns this upstream serves, comma-separated (e.g. 'claude-*,deepseek-chat')
     #[arg(long, value_delimiter = ',', value_name = "PATTERNS")]
     pub models: Vec<String>,
+    #[command(flatten)]
+    pub login: LoginArgs,
+    /// oauth: start from this refresh token (it is refreshed at once) instead of a login
+    #[arg(long, value_name = "TOKEN", conflicts_with = "access_token")]
+    pub refresh_token: Option<String>,
+    /// oauth: use this access token as is (e.g. a long-lived `claude setup-token` token)
+    #[arg(long, value_name = "TOKEN")]
+    pub access_token: Option<String>,
+    /// oauth: when --access-token expires (RFC 3339, e.g. 2027-01-01T00:00:00Z)
+    #[arg(long, value_name = "TIME", requires = "access_token")]
+    pub expires_at: Option<String>,
+}
+
+/// How an interactive subscription login runs.
+#[derive(Debug, Args, Clone)]
+pub struct LoginArgs {
+    /// Do not try to open a browser; just print the URL
+    #[arg(long)]
+    pub no_browser: bool,
+    /// Paste `code#state` from Anthropic's page [default when no browser can be used]
+    #[arg(long, conflicts_with = "callback")]
+    pub paste: bool,
+    /// Receive the code on a local callback listener [default on a desktop terminal]
+    #[arg(long)]
+    pub callback: bool,
+    /// Port for the local callback listener (0 = any free port)
+    #[arg(long, default_value_t = 0, value_name = "PORT")]
+    pub callback_port: u16,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OauthCommand {
+    /// Log in again for an existing OAuth upstream (replaces its tokens)
+    Start {
+        id: String,
+        #[command(flatten)]
+        login: LoginArgs,
+    },
+    /// Show whether tokens exist, when they expire, the last refresh and error
+    Status { id: String },
+    /// Refresh the tokens now
+    Refresh { id: String },
+    /// Add (or update) an upstream from an existing Claude Code login
+    Import {
+        /// Claude Code's credentials file [default: ~/.claude/.credentials.json]
+        #[arg(long, value_name = "PATH")]
+        file: Option<std::path::PathBuf>,
+        /// Name of the new upstream
+        #[arg(long, default_value = "claude-code")]
+        name: String,
+        /// Update this existing OAuth upstream instead of adding one
+        #[arg(long, value_name = "ID")]
+        upstream: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

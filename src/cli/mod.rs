@@ -5,6 +5,7 @@ mod apikey;
 pub mod args;
 mod config_cmd;
 mod env;
+mod oauth;
 pub mod output;
 mod route;
 mod server_cmd;
@@ -96,6 +97,7 @@ fn run(cli: Cli) -> CliResult {
         Command::Apikey(c) => apikey::run(&ctx, c),
         Command::Upstream(c) => upstream::run(&ctx, c),
         Command::Route(c) => route::run(&ctx, c),
+        Command::Oauth(c) => oauth::run(&ctx, c),
         Command::Env(c) => env::run(&ctx, c),
         Command::Server(c) => server_cmd::run(&ctx, c),
         Command::Status => status::status(&ctx),

@@ -36,7 +36,11 @@ pub fn view(u: &Upstream) -> UpstreamView<'_> {
         provider: u.provider,
         auth_type: u.auth_type,
         base_url: u.base_url(),
-        key: u.api_key.as_deref().map(redact),
+        key: u
+            .api_key
+            .as_deref()
+            .or(u.oauth.as_ref().map(|t| t.access_token.as_str()))
+            .map(redact),
         status: u.status,
         priority: u.priority,
         weight: u.weight,
@@ -100,12 +104,6 @@ pub fn find(c: &Config, id: &str) -> CliResult<usize> {
 }
 
 fn add(ctx: &Ctx, a: UpstreamAdd) -> CliResult {
-    if let AuthTypeArg::Oauth = a.auth_type {
-        return Err(user_error(
-            "--type oauth (Claude subscription login) is not available in this build yet; \
-             add the account with --type api-key and an API key for now",
-        ));
-    }
     let name = a.name.trim().to_string();
     if name.is_empty() {
         return Err(user_error("--name must not be empty"));
@@ -122,18 +120,52 @@ fn add(ctx: &Ctx, a: UpstreamAdd) -> CliResult {
     if a.weight == 0 {
         return Err(user_error("--weight must be at least 1"));
     }
-    let key = read_key(a.key)?;
+    // Refuse a taken name before a login makes the user do work for nothing.
+    if ctx.store.load()?.upstream_index(&name).is_some() {
+        return Err(user_error(format!(
+            "an upstream named {name:?} already exists; pick another --name"
+        )));
+    }
+    let (auth_type, api_key, oauth) = match a.auth_type {
+        AuthTypeArg::ApiKey => {
+            if a.refresh_token.is_some() || a.access_token.is_some() {
+                return Err(user_error(
+                    "--refresh-token and --access-token are for --type oauth",
+                ));
+            }
+            (AuthType::ApiKey, Some(read_key(a.key)?), None)
+        }
+        AuthTypeArg::Oauth => {
+            if !matches!(a.provider, super::args::ProviderArg::Anthropic) {
+                return Err(user_error(
+                    "subscription (oauth) logins are supported for --provider anthropic",
+                ));
+            }
+            if a.key.is_some() {
+                return Err(user_error("--key is for --type api-key"));
+            }
+            let tokens = super::oauth::obtain_tokens(
+                ctx,
+                a.refresh_token,
+                a.access_token,
+                a.expires_at,
+                &a.login,
+            )?;
+            (AuthType::OAuth, None, Some(tokens))
+        }
+    };
     let entry = Upstream {
         id: new_id("up"),
         name,
         provider: a.provider.into(),
-        auth_type: AuthType::ApiKey,
+        auth_type,
         base_url: a.base_url.map(|u| u.trim_end_matches('/').to_string()),
-        api_key: Some(key),
+        api_key,
         status: Status::Enabled,
         priority: a.priority,
         weight: a.weight,
         models,
+        oauth,
         created_at: Timestamp::now(),
     };
     let stored = entry.clone();
@@ -149,10 +181,11 @@ fn add(ctx: &Ctx, a: UpstreamAdd) -> CliResult {
     })?;
     ctx.out.emit(&view(&stored), || {
         format!(
-            "Added upstream {:?} ({}): {} at {}.",
+            "Added upstream {:?} ({}): {} {} at {}.",
             stored.name,
             stored.id,
             stored.provider,
+            stored.auth_type,
             stored.base_url()
         )
     })?;

@@ -208,7 +208,32 @@ pub struct Upstream {
     /// "every model of its provider's family".
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub models: Vec<String>,
+    /// Subscription login tokens (type `oauth`). Redacted in every output.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oauth: Option<OAuthTokens>,
     pub created_at: Timestamp,
+}
+
+/// Tokens of a subscription (OAuth) login. The server refreshes them before they
+/// expire and writes the rotated refresh token back under the config lock.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OAuthTokens {
+    pub access_token: String,
+    /// Absent for long-lived tokens from `claude setup-token`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scopes: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_refresh_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    /// The refresh token was refused: the account is skipped until `oauth start`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub needs_login: bool,
 }
 
 fn default_weight() -> u32 {

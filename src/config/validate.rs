@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use super::model::{AuthType, Config};
+use super::model::{AuthType, Config, Provider};
 
 /// All problems with `config`; empty when it is valid.
 pub fn problems(config: &Config) -> Vec<String> {
@@ -68,6 +68,18 @@ pub fn problems(config: &Config) -> Vec<String> {
         match u.auth_type {
             AuthType::ApiKey if u.api_key.as_deref().is_none_or(str::is_empty) => {
                 out.push(format!("upstream {:?} (api-key) has no api_key", u.name));
+            }
+            AuthType::OAuth if u.provider != Provider::Anthropic => {
+                out.push(format!(
+                    "upstream {:?}: oauth logins are supported for provider anthropic only",
+                    u.name
+                ));
+            }
+            AuthType::OAuth if u.oauth.as_ref().is_none_or(|t| t.access_token.is_empty()) => {
+                out.push(format!(
+                    "upstream {:?} (oauth) has no tokens; log in with `llm-gateway oauth start {}`",
+                    u.name, u.name
+                ));
             }
             _ => {}
         }
@@ -172,6 +184,7 @@ mod tests {
             priority: 0,
             weight: 1,
             models: vec![],
+            oauth: None,
             created_at: Timestamp::now(),
         }
     }

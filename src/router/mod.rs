@@ -182,6 +182,7 @@ mod tests {
             priority: prio,
             weight: 1,
             models: models.iter().map(|s| s.to_string()).collect(),
+            oauth: None,
             created_at: Timestamp::now(),
         }
     }

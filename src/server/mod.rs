@@ -13,6 +13,7 @@
 pub mod admin;
 pub mod auth;
 pub mod body;
+pub mod credentials;
 pub mod errors;
 pub mod format;
 pub mod handler;
@@ -139,6 +140,7 @@ async fn serve(
         keys::digest(&admin_token),
     )?);
     tokio::spawn(state.clone().watch());
+    tokio::spawn(credentials::keep_fresh(state.clone()));
 
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder

@@ -20,7 +20,10 @@ use super::format::{ApiFormat, Endpoint};
 use super::state::{AppState, Snapshot};
 use super::stats::UpstreamStats;
 use super::usage::UsageSniffer;
-use crate::config::{BreakerConfig, Provider, Upstream};
+use super::credentials;
+use crate::config::{AuthType, BreakerConfig, OAuthTokens, Provider, Upstream};
+use crate::oauth::refresh::When;
+use crate::oauth::shaping;
 use crate::router::health::Availability;
 use crate::router::{NoRoute, ratelimit, select};
 use crate::upstream::{UpstreamError, authenticate, error_chain, is_hop_or_owned, upstream_uri};
@@ -185,6 +188,7 @@ struct Inbound<'a> {
 enum Skipped {
     Open(Option<tokio::time::Instant>),
     Cooling(tokio::time::Instant),
+    NeedsLogin,
 }
 
 /// Try candidates in selection order until one answers usefully.
@@ -220,6 +224,10 @@ async fn attempt_all(
         let Some(stats) = snap.stats(&u.id) else {
             continue;
         };
+        if u.auth_type == AuthType::OAuth && u.oauth.as_ref().is_none_or(|t| t.needs_login) {
+            skipped.push((*u, Skipped::NeedsLogin));
+            continue;
+        }
         let mut h = stats.health();
         match h.availability(now) {
             Availability::Ready => ready.push(select::Candidate {
@@ -261,69 +269,81 @@ async fn attempt_all(
             continue; // another request holds the half-open probe
         }
         attempts += 1;
-        let uri = upstream_uri(upstream, path, query)
-            .map_err(|e| GatewayError::Internal(e.to_string()))?;
-        let mut out = Request::builder()
-            .method(inb.parts.method.clone())
-            .uri(uri)
-            .body(Full::new(inb.body.clone()))
-            .map_err(|e| GatewayError::Internal(e.to_string()))?;
-        copy_request_headers(&inb.parts.headers, out.headers_mut());
-        authenticate(upstream, out.headers_mut());
-
-        stats.start();
-        let sent = Instant::now();
-        let result = tokio::time::timeout_at(deadline, snap.client.send(out))
-            .await
-            .unwrap_or(Err(UpstreamError::Timeout(Duration::from_secs(
-                cfg.routing.total_deadline_secs,
-            ))));
-        let now = tokio::time::Instant::now();
-        match result {
-            Ok(resp) => {
-                let status = resp.status().as_u16();
-                let latency = sent.elapsed();
-                stats.answered(status, latency.as_millis() as u64);
-                match classify(status) {
-                    Verdict::Serve => {
-                        stats.health().success(now, &breaker_cfg, latency);
-                        if let Some(s) = &inb.session {
-                            state.remember_session(s, &upstream.id);
-                        }
-                        return Ok(stream_back(rc, inb, upstream, stats, resp, breaker_cfg));
-                    }
-                    Verdict::ReturnAsIs => {
-                        // The request's own fault (400, 404, 413...): the upstream is fine.
-                        stats.health().success(now, &breaker_cfg, latency);
-                        return Ok(stream_back(rc, inb, upstream, stats, resp, breaker_cfg));
-                    }
-                    Verdict::RateLimited => {
-                        let rest =
-                            ratelimit::cooldown(resp.headers(), std::time::SystemTime::now());
-                        stats.health().cool_down(now, rest);
-                        tracing::info!(id = %request_id, upstream = %upstream.name, "rate limited; resting {}s", rest.as_secs());
-                    }
-                    Verdict::AuthRefused => {
-                        let mut h = stats.health();
-                        h.auth_failed = true;
-                        h.breaker.release_probe();
-                        tracing::warn!(id = %request_id, upstream = %upstream.name, "upstream refused our credentials (HTTP {status})");
-                    }
-                    Verdict::Failed => {
-                        stats.health().failure(now, &breaker_cfg);
-                        tracing::warn!(id = %request_id, upstream = %upstream.name, "upstream failed with HTTP {status}");
-                    }
+        // Subscription tokens: refreshed first when about to expire; refreshed once
+        // and retried when the upstream refuses them.
+        let mut tokens = upstream.oauth.clone();
+        if tokens.as_ref().is_some_and(expiring) {
+            tokens = fresh_tokens(state, upstream, &tokens, When::NearExpiry).await;
+        }
+        let mut refreshed_after_401 = false;
+        loop {
+            let out = build_request(upstream, tokens.as_ref(), inb, path, query)?;
+            stats.start();
+            let sent = Instant::now();
+            let result = tokio::time::timeout_at(deadline, snap.client.send(out))
+                .await
+                .unwrap_or(Err(UpstreamError::Timeout(Duration::from_secs(
+                    cfg.routing.total_deadline_secs,
+                ))));
+            let now = tokio::time::Instant::now();
+            let resp = match result {
+                Ok(resp) => resp,
+                Err(e) => {
+                    stats.failed(&e.to_string());
+                    stats.health().failure(now, &breaker_cfg);
+                    stats.end();
+                    tracing::warn!(id = %request_id, upstream = %upstream.name, "upstream failed: {}", error_chain(&e));
+                    last_error = Some(e);
+                    break;
                 }
-                stats.end();
-                last_response = Some((resp, upstream));
+            };
+            let status = resp.status().as_u16();
+            let latency = sent.elapsed();
+            stats.answered(status, latency.as_millis() as u64);
+            match classify(status) {
+                Verdict::Serve => {
+                    stats.health().success(now, &breaker_cfg, latency);
+                    if let Some(s) = &inb.session {
+                        state.remember_session(s, &upstream.id);
+                    }
+                    return Ok(stream_back(rc, inb, upstream, stats, resp, breaker_cfg));
+                }
+                Verdict::ReturnAsIs => {
+                    // The request's own fault (400, 404, 413...): the upstream is fine.
+                    stats.health().success(now, &breaker_cfg, latency);
+                    return Ok(stream_back(rc, inb, upstream, stats, resp, breaker_cfg));
+                }
+                Verdict::RateLimited => {
+                    let rest = ratelimit::cooldown(resp.headers(), std::time::SystemTime::now());
+                    stats.health().cool_down(now, rest);
+                    tracing::info!(id = %request_id, upstream = %upstream.name, "rate limited; resting {}s", rest.as_secs());
+                }
+                Verdict::AuthRefused if tokens.is_some() && !refreshed_after_401 => {
+                    stats.end();
+                    refreshed_after_401 = true;
+                    let before = tokens.as_ref().map(|t| t.access_token.clone());
+                    tokens = fresh_tokens(state, upstream, &tokens, When::Refused).await;
+                    if tokens.as_ref().map(|t| &t.access_token) != before.as_ref() {
+                        continue; // retry this upstream with the new token
+                    }
+                    stats.resume();
+                    stats.health().auth_failed = true;
+                    stats.health().breaker.release_probe();
+                }
+                Verdict::AuthRefused => {
+                    let mut h = stats.health();
+                    h.auth_failed = true;
+                    h.breaker.release_probe();
+                    tracing::warn!(id = %request_id, upstream = %upstream.name, "upstream refused our credentials (HTTP {status})");
+                }
+                Verdict::Failed => {
+                    stats.health().failure(now, &breaker_cfg);
+                    tracing::warn!(id = %request_id, upstream = %upstream.name, "upstream failed with HTTP {status}");
+                }
             }
-            Err(e) => {
-                stats.failed(&e.to_string());
-                stats.health().failure(now, &breaker_cfg);
-                stats.end();
-                tracing::warn!(id = %request_id, upstream = %upstream.name, "upstream failed: {}", error_chain(&e));
-                last_error = Some(e);
-            }
+            stats.end();
+            last_response = Some((resp, upstream));
+            break;
         }
     }
 
@@ -346,6 +366,63 @@ async fn attempt_all(
         Some(_) => GatewayError::BadGateway("the upstream connection failed".into()),
         None => no_capacity(&inb.model, &skipped),
     })
+}
+
+/// The upstream request for one attempt: the client's body (with Claude Code's
+/// identity line added for subscription accounts), its headers minus hop-by-hop ones
+/// and its credentials, plus the upstream's credentials.
+fn build_request(
+    upstream: &Upstream,
+    tokens: Option<&OAuthTokens>,
+    inb: &Inbound<'_>,
+    path: &str,
+    query: Option<&str>,
+) -> Result<Request<Full<Bytes>>, GatewayError> {
+    let uri = upstream_uri(upstream, path, query).map_err(|e| GatewayError::Internal(e.to_string()))?;
+    let body = match tokens {
+        Some(_) if path == "/v1/messages" => {
+            shaping::ensure_system_prefix(&inb.body).unwrap_or_else(|| inb.body.clone())
+        }
+        _ => inb.body.clone(),
+    };
+    let mut out = Request::builder()
+        .method(inb.parts.method.clone())
+        .uri(uri)
+        .body(Full::new(body))
+        .map_err(|e| GatewayError::Internal(e.to_string()))?;
+    copy_request_headers(&inb.parts.headers, out.headers_mut());
+    authenticate(upstream, out.headers_mut());
+    if let Some(t) = tokens {
+        shaping::apply_headers(out.headers_mut(), &t.access_token);
+    }
+    Ok(out)
+}
+
+/// Whether subscription tokens are about to expire (and can be refreshed).
+fn expiring(t: &OAuthTokens) -> bool {
+    t.refresh_token.is_some()
+        && t.expires_at
+            .is_some_and(|e| e.0 <= std::time::SystemTime::now() + Duration::from_secs(60))
+}
+
+/// Refresh an account's tokens (single-flight) and return the ones to use now.
+async fn fresh_tokens(
+    state: &AppState,
+    upstream: &Upstream,
+    current: &Option<OAuthTokens>,
+    when: When,
+) -> Option<OAuthTokens> {
+    let seen = current.as_ref().map(|t| t.access_token.clone());
+    match credentials::refresh(state, &upstream.id, seen, when).await {
+        Ok(snap) => snap
+            .config
+            .upstreams
+            .iter()
+            .find(|u| u.id == upstream.id)
+            .and_then(|u| u.oauth.clone())
+            .or_else(|| current.clone()),
+        Err(_) => current.clone(),
+    }
 }
 
 /// What to do with an upstream's answer.
@@ -377,13 +454,17 @@ fn no_capacity(model: &str, skipped: &[(&Upstream, Skipped)]) -> GatewayError {
             Skipped::Open(Some(t)) => format!("{} circuit open for {}s", u.name, secs(*t)),
             Skipped::Open(None) => format!("{} circuit half-open, probing", u.name),
             Skipped::Cooling(t) => format!("{} rate limited for {}s", u.name, secs(*t)),
+            Skipped::NeedsLogin => format!(
+                "{} needs a new login (`llm-gateway oauth start {}`)",
+                u.name, u.name
+            ),
         })
         .collect();
     let retry_after = skipped
         .iter()
         .filter_map(|(_, why)| match why {
             Skipped::Open(Some(t)) | Skipped::Cooling(t) => Some(secs(*t)),
-            Skipped::Open(None) => None,
+            Skipped::Open(None) | Skipped::NeedsLogin => None,
         })
         .min();
     GatewayError::NoCapacity {

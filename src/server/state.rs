@@ -45,6 +45,10 @@ pub struct AppState {
     pub turn: std::sync::atomic::AtomicU64,
     /// Conversation → upstream id it last used, for sticky sessions.
     pub sessions: Mutex<HashMap<String, (String, Instant)>>,
+    /// Where subscription tokens are refreshed.
+    pub oauth_endpoints: crate::oauth::Endpoints,
+    /// One refresh at a time per upstream (across processes, the config lock).
+    refresh_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// Upstream model catalogs: id → (fetched at, model ids).
     pub models_cache: Mutex<HashMap<String, (Instant, Vec<String>)>>,
 }
@@ -67,6 +71,8 @@ impl AppState {
             key_stats,
             turn: Default::default(),
             sessions: Mutex::new(HashMap::new()),
+            oauth_endpoints: crate::oauth::Endpoints::from_env(),
+            refresh_locks: Mutex::new(HashMap::new()),
             started: Timestamp::now(),
             started_instant: Instant::now(),
             listen,
@@ -108,6 +114,12 @@ impl AppState {
         self.reloads
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(())
+    }
+
+    /// The single-flight lock for refreshing one upstream's tokens.
+    pub fn refresh_lock(&self, upstream_id: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut m = self.refresh_locks.lock().unwrap_or_else(|p| p.into_inner());
+        m.entry(upstream_id.to_string()).or_default().clone()
     }
 
     /// Remember which upstream a conversation used (bounded; old entries expire).

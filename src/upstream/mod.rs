@@ -156,10 +156,17 @@ pub fn is_hop_or_owned(name: &HeaderName) -> bool {
     )
 }
 
-/// Put the upstream's credentials on a request, replacing the client's.
+/// Put the upstream's credentials on a request, replacing the client's. OAuth
+/// accounts get their bearer token and the OAuth beta (see `oauth::shaping`).
 pub fn authenticate(u: &Upstream, headers: &mut HeaderMap) {
     headers.remove(header::AUTHORIZATION);
     headers.remove("x-api-key");
+    if u.auth_type == crate::config::AuthType::OAuth {
+        if let Some(t) = &u.oauth {
+            crate::oauth::shaping::apply_headers(headers, &t.access_token);
+        }
+        return;
+    }
     let Some(key) = u.api_key.as_deref() else {
         return;
     };
@@ -201,6 +208,7 @@ mod tests {
             priority: 0,
             weight: 1,
             models: vec![],
+            oauth: None,
             created_at: Timestamp::now(),
         }
     }

@@ -60,6 +60,8 @@ pub struct Mock {
     pub behavior: Arc<Mutex<Behavior>>,
     /// Set when a client went away while a stream was being sent.
     pub aborted_streams: Arc<Mutex<u32>>,
+    /// Access tokens accepted in OAuth mode (Bearer + `oauth-2025-04-20` beta).
+    pub oauth_tokens: Arc<Mutex<std::collections::HashSet<String>>>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -75,6 +77,7 @@ impl Mock {
             ..Default::default()
         }));
         let aborted = Arc::new(Mutex::new(0));
+        let oauth_tokens = Arc::new(Mutex::new(std::collections::HashSet::new()));
         let (tx, mut rx) = tokio::sync::oneshot::channel::<()>();
         let shared = Shared {
             flavor,
@@ -82,6 +85,7 @@ impl Mock {
             log: log.clone(),
             behavior: behavior.clone(),
             aborted: aborted.clone(),
+            oauth_tokens: oauth_tokens.clone(),
         };
         let thread = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_multi_thread()
@@ -118,6 +122,7 @@ impl Mock {
             log,
             behavior,
             aborted_streams: aborted,
+            oauth_tokens,
             shutdown: Some(tx),
             thread: Some(thread),
         }
@@ -167,6 +172,7 @@ struct Shared {
     log: Arc<Mutex<Vec<Recorded>>>,
     behavior: Arc<Mutex<Behavior>>,
     aborted: Arc<Mutex<u32>>,
+    oauth_tokens: Arc<Mutex<std::collections::HashSet<String>>>,
 }
 
 fn boxed_full(b: Bytes) -> MockBody {
@@ -219,6 +225,7 @@ impl Shared {
         if let Err(msg) = self.check_auth(&parts.headers) {
             return self.error(401, "authentication_error", &msg);
         }
+        let oauth = self.flavor == Flavor::Anthropic && parts.headers.contains_key("authorization");
         let behavior = self.behavior.lock().expect("behavior").clone();
         let path = parts.uri.path();
         match (parts.method.as_str(), self.flavor, path) {
@@ -259,6 +266,20 @@ impl Shared {
         };
         if let Err(msg) = self.validate(path, &v) {
             return self.error(400, "invalid_request_error", &msg);
+        }
+        if oauth && path == "/v1/messages" {
+            let first = match &v["system"] {
+                Value::String(s) => s.clone(),
+                Value::Array(b) => b.first().and_then(|b| b["text"].as_str()).unwrap_or("").to_string(),
+                _ => String::new(),
+            };
+            if !first.starts_with("You are Claude Code, Anthropic's official CLI for Claude.") {
+                return self.error(
+                    400,
+                    "invalid_request_error",
+                    "This credential is only authorized for use with Claude Code and cannot be used for other API requests.",
+                );
+            }
         }
         if let Some(d) = behavior.delay_headers {
             tokio::time::sleep(d).await;
@@ -342,10 +363,33 @@ impl Shared {
 
     fn check_auth(&self, h: &HeaderMap) -> Result<(), String> {
         match self.flavor {
-            Flavor::Anthropic => {
-                if h.contains_key("authorization") {
-                    return Err("send the key in x-api-key only".into());
+            Flavor::Anthropic if h.contains_key("authorization") => {
+                // OAuth mode: a bearer token we issued, the OAuth beta, no x-api-key.
+                if h.contains_key("x-api-key") {
+                    return Err("send either x-api-key or a bearer token, not both".into());
                 }
+                let token = h
+                    .get("authorization")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.strip_prefix("Bearer "))
+                    .unwrap_or("");
+                let betas = h
+                    .get_all("anthropic-beta")
+                    .iter()
+                    .filter_map(|v| v.to_str().ok())
+                    .collect::<Vec<_>>()
+                    .join(",");
+                if !betas.split(',').any(|b| b.trim() == "oauth-2025-04-20") {
+                    return Err("OAuth authentication is currently not supported.".into());
+                }
+                if !self.oauth_tokens.lock().expect("tokens").contains(token) {
+                    return Err("OAuth token has expired or is invalid".into());
+                }
+                if !h.contains_key("anthropic-version") {
+                    return Err("anthropic-version header is required".into());
+                }
+            }
+            Flavor::Anthropic => {
                 if h.get("x-api-key").and_then(|v| v.to_str().ok()) != Some(self.key.as_str()) {
                     return Err("invalid x-api-key".into());
                 }

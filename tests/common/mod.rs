@@ -5,6 +5,7 @@
 
 pub mod fwdproxy;
 pub mod mock;
+pub mod oauth_mock;
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
