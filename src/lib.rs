@@ -12,6 +12,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod convert;
 pub mod keys;
 pub mod oauth;
 pub mod router;

@@ -1,0 +1,64 @@
+//! Strict validators for both request formats and both stream formats: the rules the
+//! real APIs enforce (as far as their documentation and observed errors tell), so that
+//! converter tests and the integration tests' mock upstreams reject what the real
+//! upstream would reject. Each returns `Err` with a message naming the offending path.
+//!
+//! - [`validate_anthropic_request`]: Messages API requests (see `validate/anthropic.rs`);
+//! - [`validate_openai_request`]: Chat Completions requests (see `validate/openai.rs`);
+//! - [`validate_anthropic_stream`] / [`validate_openai_stream`]: event sequences as an
+//!   SDK would accumulate them (see `validate/stream.rs`).
+
+mod anthropic;
+mod anthropic_blocks;
+mod openai;
+mod stream;
+
+pub use anthropic::validate_anthropic_request;
+pub use openai::validate_openai_request;
+pub use stream::{validate_anthropic_stream, validate_openai_stream};
+
+use serde_json::Value;
+
+type Res = Result<(), String>;
+
+/// `Err("<path>: <what>")`.
+fn fail<T>(path: &str, what: impl std::fmt::Display) -> Result<T, String> {
+    Err(format!("{path}: {what}"))
+}
+
+fn kind(v: &Value) -> &str {
+    v.get("type").and_then(Value::as_str).unwrap_or("")
+}
+
+/// An optional number within `lo..=hi`.
+fn number_in(body: &Value, key: &str, lo: f64, hi: f64) -> Res {
+    match body.get(key) {
+        None | Some(Value::Null) => Ok(()),
+        Some(v) => match v.as_f64() {
+            Some(n) if (lo..=hi).contains(&n) => Ok(()),
+            _ => fail(key, format!("must be a number between {lo} and {hi}")),
+        },
+    }
+}
+
+/// An optional integer >= `min`.
+fn integer_at_least(body: &Value, key: &str, min: u64) -> Res {
+    match body.get(key) {
+        None | Some(Value::Null) => Ok(()),
+        Some(v) => match v.as_u64() {
+            Some(n) if n >= min => Ok(()),
+            _ => fail(key, format!("must be an integer >= {min}")),
+        },
+    }
+}
+
+/// `^[a-zA-Z0-9_-]{1,max}$`.
+fn is_name(s: &str, max: usize) -> bool {
+    !s.is_empty()
+        && s.len() <= max
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+#[cfg(test)]
+mod tests;
