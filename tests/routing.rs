@@ -177,12 +177,12 @@ fn when_everyone_rate_limits_the_client_sees_the_429() {
     assert_eq!(r.status, 429);
     assert_eq!(r.json()["error"]["type"], "rate_limit_error");
     assert!(r.headers.contains_key("retry-after"));
-    // Now both are cooling: fail fast, in the caller's format, saying why.
+    // Now both are cooling: fail fast with a 429 of our own, saying why and when.
     let t = std::time::Instant::now();
     let r = p.ask(false);
     assert!(t.elapsed() < Duration::from_millis(500));
-    assert_eq!(r.status, 529, "{}", r.text());
-    assert_eq!(r.json()["error"]["type"], "overloaded_error");
+    assert_eq!(r.status, 429, "{}", r.text());
+    assert_eq!(r.json()["error"]["type"], "rate_limit_error");
     assert!(r.text().contains("rate limited"), "{}", r.text());
     assert!(r.headers.contains_key("retry-after"));
 }

@@ -13,6 +13,10 @@ pub fn redacted(c: &Config) -> Config {
     let mut c = c.clone();
     for u in &mut c.upstreams {
         u.api_key = u.api_key.as_deref().map(redact);
+        if let Some(t) = &mut u.oauth {
+            t.access_token = redact(&t.access_token);
+            t.refresh_token = t.refresh_token.as_deref().map(redact);
+        }
     }
     for p in [
         &mut c.environment.http_proxy,

@@ -15,8 +15,11 @@ use crate::oauth::{Endpoints, import};
 use crate::upstream::UpstreamClient;
 use crate::util::{Timestamp, new_id};
 
+/// A runtime whose worker drives I/O on its own thread, so blocking code (the
+/// locked refresh) can wait on it through a `Handle`.
 fn runtime() -> CliResult<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_current_thread()
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
         .enable_all()
         .build()?)
 }
@@ -48,7 +51,11 @@ pub fn obtain_tokens(
             .map(|t| {
                 humantime::parse_rfc3339_weak(t.trim())
                     .map(Timestamp)
-                    .map_err(|e| user_error(format!("--expires-at {t:?}: {e}; use e.g. 2027-01-01T00:00:00Z")))
+                    .map_err(|e| {
+                        user_error(format!(
+                            "--expires-at {t:?}: {e}; use e.g. 2027-01-01T00:00:00Z"
+                        ))
+                    })
             })
             .transpose()?;
         return Ok(OAuthTokens {
@@ -141,7 +148,9 @@ pub fn run(ctx: &Ctx, cmd: OauthCommand) -> CliResult {
                 Ok::<_, CliError>(c.upstreams[i].clone())
             })?;
             let v = status_json(&u);
-            ctx.out.emit(&v, || format!("Logged in; upstream {:?} has fresh tokens.", u.name))?;
+            ctx.out.emit(&v, || {
+                format!("Logged in; upstream {:?} has fresh tokens.", u.name)
+            })?;
         }
         OauthCommand::Status { id } => {
             let c = ctx.store.load()?;
@@ -155,12 +164,17 @@ pub fn run(ctx: &Ctx, cmd: OauthCommand) -> CliResult {
                 ));
                 out.push_str(&format!(
                     "refresh token: {}\n",
-                    if v["has_refresh_token"] == true { "yes" } else { "no (long-lived token)" }
+                    if v["has_refresh_token"] == true {
+                        "yes"
+                    } else {
+                        "no (long-lived token)"
+                    }
                 ));
                 out.push_str(&format!(
                     "expires:       {}\n",
                     match (v["expires_at"].as_str(), v["expires_in_secs"].as_i64()) {
-                        (Some(t), Some(s)) if s >= 0 => format!("{t} (in {})", super::status::human_secs(s as u64)),
+                        (Some(t), Some(s)) if s >= 0 =>
+                            format!("{t} (in {})", super::status::human_secs(s as u64)),
                         (Some(t), Some(_)) => format!("{t} (expired)"),
                         _ => "unknown".into(),
                     }

@@ -61,7 +61,9 @@ fn client(
     let bad = |u: &str| OAuthError::BadUrl(u.to_string());
     let mut c = BasicClient::new(ClientId::new(CLIENT_ID.to_string()))
         .set_auth_type(AuthType::RequestBody)
-        .set_auth_uri(AuthUrl::new(endpoints.authorize.clone()).map_err(|_| bad(&endpoints.authorize))?)
+        .set_auth_uri(
+            AuthUrl::new(endpoints.authorize.clone()).map_err(|_| bad(&endpoints.authorize))?,
+        )
         .set_token_uri(TokenUrl::new(endpoints.token.clone()).map_err(|_| bad(&endpoints.token))?);
     if let Some(r) = redirect {
         c = c.set_redirect_uri(RedirectUrl::new(r.to_string()).map_err(|_| bad(r))?);
@@ -170,7 +172,10 @@ fn token_error(e: TokenError) -> OAuthError {
 pub struct TransportError(String);
 
 /// Send an oauth2 request over the gateway's client, as JSON.
-async fn transport(http: &UpstreamClient, req: HttpRequest) -> Result<HttpResponse, TransportError> {
+async fn transport(
+    http: &UpstreamClient,
+    req: HttpRequest,
+) -> Result<HttpResponse, TransportError> {
     let (mut parts, body) = req.into_parts();
     let is_form = parts
         .headers
@@ -250,8 +255,10 @@ mod tests {
 
     #[test]
     fn form_becomes_json() {
-        let j: serde_json::Value =
-            serde_json::from_slice(&form_to_json(b"grant_type=refresh_token&refresh_token=a%2Bb%3D&x=1+2&bad=%zz&end=%4")).unwrap();
+        let j: serde_json::Value = serde_json::from_slice(&form_to_json(
+            b"grant_type=refresh_token&refresh_token=a%2Bb%3D&x=1+2&bad=%zz&end=%4",
+        ))
+        .unwrap();
         assert_eq!(j["grant_type"], "refresh_token");
         assert_eq!(j["refresh_token"], "a+b=");
         assert_eq!(j["x"], "1 2");
@@ -286,7 +293,8 @@ mod tests {
         const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
         let mut out = String::new();
         for chunk in b.chunks(3) {
-            let n = chunk.iter().fold(0u32, |acc, &x| (acc << 8) | u32::from(x)) << (8 * (3 - chunk.len()));
+            let n = chunk.iter().fold(0u32, |acc, &x| (acc << 8) | u32::from(x))
+                << (8 * (3 - chunk.len()));
             for i in 0..=chunk.len() {
                 out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
             }

@@ -35,9 +35,14 @@ pub fn default_path() -> Option<PathBuf> {
 
 /// Read the tokens from a Claude Code credentials file.
 pub fn read(path: &Path) -> Result<OAuthTokens, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let file: File = serde_json::from_str(&text)
-        .map_err(|e| format!("{} is not a Claude Code credentials file: {e}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let file: File = serde_json::from_str(&text).map_err(|e| {
+        format!(
+            "{} is not a Claude Code credentials file: {e}",
+            path.display()
+        )
+    })?;
     let c = file
         .claude_ai_oauth
         .ok_or_else(|| format!("{} holds no claudeAiOauth login", path.display()))?;

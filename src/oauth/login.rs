@@ -53,12 +53,22 @@ pub fn login(
             announce(&auth, opts.open_browser);
             let pasted = read_pasted()?;
             let (code, state) = split_pasted(&pasted)?;
-            Ok(rt.block_on(client::exchange(http, endpoints, auth, &code, state.as_deref()))?)
+            Ok(rt.block_on(client::exchange(
+                http,
+                endpoints,
+                auth,
+                &code,
+                state.as_deref(),
+            ))?)
         }
         Mode::Callback => {
-            let listener = TcpListener::bind(("127.0.0.1", opts.callback_port))
-                .map_err(|e| LoginError::Input(format!("cannot listen for the login callback: {e}")))?;
-            let port = listener.local_addr().map_err(|e| LoginError::Input(e.to_string()))?.port();
+            let listener = TcpListener::bind(("127.0.0.1", opts.callback_port)).map_err(|e| {
+                LoginError::Input(format!("cannot listen for the login callback: {e}"))
+            })?;
+            let port = listener
+                .local_addr()
+                .map_err(|e| LoginError::Input(e.to_string()))?
+                .port();
             let auth = client::authorize(endpoints, &format!("http://localhost:{port}/callback"))?;
             announce(&auth, opts.open_browser);
             let (code, state) = wait_for_callback(&listener, &auth.state, opts.timeout)?;
@@ -68,7 +78,10 @@ pub fn login(
 }
 
 fn announce(auth: &Authorization, open_browser: bool) {
-    eprintln!("Open this URL in a browser and log in with your Claude account:\n\n{}\n", auth.url);
+    eprintln!(
+        "Open this URL in a browser and log in with your Claude account:\n\n{}\n",
+        auth.url
+    );
     if open_browser {
         for opener in ["xdg-open", "open"] {
             let spawned = std::process::Command::new(opener)
@@ -156,16 +169,30 @@ fn wait_for_callback(
             }
         }
         if let Some(e) = error {
-            let _ = respond(&mut stream, 400, "The login was not completed. You can close this tab.");
-            return Err(LoginError::Input(format!("the authorization server said: {e}")));
+            let _ = respond(
+                &mut stream,
+                400,
+                "The login was not completed. You can close this tab.",
+            );
+            return Err(LoginError::Input(format!(
+                "the authorization server said: {e}"
+            )));
         }
         match (code, state) {
             (Some(c), Some(s)) if s == expected_state => {
-                let _ = respond(&mut stream, 200, "Logged in. You can close this tab and return to the terminal.");
+                let _ = respond(
+                    &mut stream,
+                    200,
+                    "Logged in. You can close this tab and return to the terminal.",
+                );
                 return Ok((c, s));
             }
             (Some(_), _) => {
-                let _ = respond(&mut stream, 400, "State mismatch: this login was not started here.");
+                let _ = respond(
+                    &mut stream,
+                    400,
+                    "State mismatch: this login was not started here.",
+                );
                 return Err(OAuthError::StateMismatch.into());
             }
             _ => {
@@ -197,7 +224,10 @@ mod tests {
 
     #[test]
     fn pasted_codes() {
-        assert_eq!(split_pasted(" abc#xyz \n").unwrap(), ("abc".into(), Some("xyz".into())));
+        assert_eq!(
+            split_pasted(" abc#xyz \n").unwrap(),
+            ("abc".into(), Some("xyz".into()))
+        );
         assert_eq!(split_pasted("abc").unwrap(), ("abc".into(), None));
         assert!(split_pasted("#xyz").is_err());
     }

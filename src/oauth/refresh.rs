@@ -44,8 +44,9 @@ pub enum When {
 }
 
 /// Refresh one upstream's tokens under the config lock. Blocking: call it from a
-/// blocking thread (`spawn_blocking`) or outside any runtime, with a runtime handle
-/// for the HTTP call. Returns the config as written (or as found) and whether a
+/// blocking thread (`spawn_blocking`) or outside any runtime, with the handle of a
+/// multi-thread runtime for the HTTP call (a current-thread runtime's handle cannot
+/// drive I/O from another thread). Returns the config as written (or as found) and whether a
 /// refresh token was spent.
 pub fn refresh_locked(
     store: &ConfigStore,

@@ -54,7 +54,10 @@ pub fn ensure_system_prefix(body: &[u8]) -> Option<Bytes> {
         Some(Value::String(s)) if s.trim().is_empty() => Value::String(CLAUDE_CODE_SYSTEM.into()),
         Some(Value::String(s)) => json!([identity, {"type": "text", "text": s}]),
         Some(Value::Array(blocks)) => {
-            let first = blocks.first().and_then(|b| b.get("text")).and_then(Value::as_str);
+            let first = blocks
+                .first()
+                .and_then(|b| b.get("text"))
+                .and_then(Value::as_str);
             if first.is_some_and(|t| t.starts_with(CLAUDE_CODE_SYSTEM)) {
                 return None;
             }
@@ -75,7 +78,12 @@ mod tests {
     #[test]
     fn betas_are_merged_once() {
         let mut h = HeaderMap::new();
-        h.append("anthropic-beta", "prompt-caching-2024-07-31, interleaved-thinking-2025-05-14".parse().unwrap());
+        h.append(
+            "anthropic-beta",
+            "prompt-caching-2024-07-31, interleaved-thinking-2025-05-14"
+                .parse()
+                .unwrap(),
+        );
         h.append("anthropic-beta", "oauth-2025-04-20".parse().unwrap());
         h.insert("x-api-key", "lgw_client".parse().unwrap());
         apply_headers(&mut h, "sk-ant-oat01-abc");
@@ -94,9 +102,13 @@ mod tests {
     #[test]
     fn system_prefix_added_once() {
         let add = |v: Value| -> Option<Value> {
-            ensure_system_prefix(v.to_string().as_bytes()).map(|b| serde_json::from_slice(&b).unwrap())
+            ensure_system_prefix(v.to_string().as_bytes())
+                .map(|b| serde_json::from_slice(&b).unwrap())
         };
-        assert_eq!(add(json!({"model": "m"})).unwrap()["system"], CLAUDE_CODE_SYSTEM);
+        assert_eq!(
+            add(json!({"model": "m"})).unwrap()["system"],
+            CLAUDE_CODE_SYSTEM
+        );
         let v = add(json!({"system": "Be brief."})).unwrap();
         assert_eq!(v["system"][0]["text"], CLAUDE_CODE_SYSTEM);
         assert_eq!(v["system"][1]["text"], "Be brief.");

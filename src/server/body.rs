@@ -95,6 +95,11 @@ impl Body for GatewayBody {
                         if let Some(data) = frame.data_ref() {
                             s.done.sniffer.observe(data);
                         }
+                        // A body with a known length may never be polled past its
+                        // last frame: account for it as complete here.
+                        if s.inner.is_end_stream() {
+                            s.done.finish(Outcome::Complete);
+                        }
                         let deadline = tokio::time::Instant::now() + s.idle;
                         s.sleep.as_mut().reset(deadline);
                         Poll::Ready(Some(Ok(frame)))

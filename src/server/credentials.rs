@@ -27,15 +27,23 @@ pub async fn refresh(
     let handle = tokio::runtime::Handle::current();
     let id = upstream_id.to_string();
     let joined = tokio::task::spawn_blocking(move || {
-        refresh_locked(&store, &client, &endpoints, &handle, &id, seen.as_deref(), when)
+        refresh_locked(
+            &store,
+            &client,
+            &endpoints,
+            &handle,
+            &id,
+            seen.as_deref(),
+            when,
+        )
     })
     .await;
     let result = match joined {
         Ok(r) => r,
         Err(e) => {
-            return Err(RefreshError::OAuth(crate::oauth::client::OAuthError::Transport(
-                format!("refresh task failed: {e}"),
-            )));
+            return Err(RefreshError::OAuth(
+                crate::oauth::client::OAuthError::Transport(format!("refresh task failed: {e}")),
+            ));
         }
     };
     match result {
@@ -73,8 +81,10 @@ pub async fn keep_fresh(state: Arc<AppState>) {
             .filter_map(|u| {
                 let t = u.oauth.as_ref()?;
                 let soon = std::time::SystemTime::now() + REFRESH_MARGIN;
-                (!t.needs_login && t.refresh_token.is_some() && t.expires_at.is_some_and(|e| e.0 <= soon))
-                    .then(|| u.id.clone())
+                (!t.needs_login
+                    && t.refresh_token.is_some()
+                    && t.expires_at.is_some_and(|e| e.0 <= soon))
+                .then(|| u.id.clone())
             })
             .collect();
         for id in due {

@@ -31,11 +31,13 @@ pub enum GatewayError {
     #[error("{0}")]
     Internal(String),
     /// Every upstream for the model is open or cooling: 529 for Anthropic clients,
-    /// 503 for OpenAI clients, with `retry-after` when a time is known.
+    /// 503 for OpenAI clients, with `retry-after` when a time is known. When every one
+    /// is only rate limited, it is a 429 (the client should wait, not worry).
     #[error("{message}")]
     NoCapacity {
         message: String,
         retry_after: Option<u64>,
+        rate_limited: bool,
     },
 }
 
@@ -58,6 +60,9 @@ impl GatewayError {
     /// Anthropic's `error.type` for this error.
     fn anthropic_type(&self) -> &'static str {
         match self {
+            GatewayError::NoCapacity {
+                rate_limited: true, ..
+            } => "rate_limit_error",
             GatewayError::BadRequest(_) => "invalid_request_error",
             GatewayError::Unauthorized(_) => "authentication_error",
             GatewayError::Forbidden(_) => "permission_error",
@@ -72,6 +77,9 @@ impl GatewayError {
     /// OpenAI's `error.type` and `error.code` for this error.
     fn openai_type_code(&self) -> (&'static str, Option<&'static str>) {
         match self {
+            GatewayError::NoCapacity {
+                rate_limited: true, ..
+            } => ("requests", Some("rate_limit_exceeded")),
             GatewayError::BadRequest(_) => ("invalid_request_error", None),
             GatewayError::Unauthorized(_) => ("invalid_request_error", Some("invalid_api_key")),
             GatewayError::Forbidden(_) => {
@@ -105,8 +113,15 @@ impl GatewayError {
         };
         let mut status = self.status();
         let mut retry = None;
-        if let GatewayError::NoCapacity { retry_after, .. } = &self {
-            if format == ApiFormat::Anthropic {
+        if let GatewayError::NoCapacity {
+            retry_after,
+            rate_limited,
+            ..
+        } = &self
+        {
+            if *rate_limited {
+                status = StatusCode::TOO_MANY_REQUESTS;
+            } else if format == ApiFormat::Anthropic {
                 status = StatusCode::from_u16(529).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
             }
             retry = *retry_after;

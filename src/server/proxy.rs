@@ -15,12 +15,12 @@ use serde::de::IgnoredAny;
 
 use super::auth::Caller;
 use super::body::{AccessInfo, Completion, GatewayBody};
+use super::credentials;
 use super::errors::GatewayError;
 use super::format::{ApiFormat, Endpoint};
 use super::state::{AppState, Snapshot};
 use super::stats::UpstreamStats;
 use super::usage::UsageSniffer;
-use super::credentials;
 use crate::config::{AuthType, BreakerConfig, OAuthTokens, Provider, Upstream};
 use crate::oauth::refresh::When;
 use crate::oauth::shaping;
@@ -378,7 +378,8 @@ fn build_request(
     path: &str,
     query: Option<&str>,
 ) -> Result<Request<Full<Bytes>>, GatewayError> {
-    let uri = upstream_uri(upstream, path, query).map_err(|e| GatewayError::Internal(e.to_string()))?;
+    let uri =
+        upstream_uri(upstream, path, query).map_err(|e| GatewayError::Internal(e.to_string()))?;
     let body = match tokens {
         Some(_) if path == "/v1/messages" => {
             shaping::ensure_system_prefix(&inb.body).unwrap_or_else(|| inb.body.clone())
@@ -467,7 +468,12 @@ fn no_capacity(model: &str, skipped: &[(&Upstream, Skipped)]) -> GatewayError {
             Skipped::Open(None) | Skipped::NeedsLogin => None,
         })
         .min();
+    let rate_limited = !skipped.is_empty()
+        && skipped
+            .iter()
+            .all(|(_, why)| matches!(why, Skipped::Cooling(_)));
     GatewayError::NoCapacity {
+        rate_limited,
         message: format!(
             "no upstream can serve model {model:?} right now: {}",
             if parts.is_empty() {

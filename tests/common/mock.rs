@@ -270,7 +270,11 @@ impl Shared {
         if oauth && path == "/v1/messages" {
             let first = match &v["system"] {
                 Value::String(s) => s.clone(),
-                Value::Array(b) => b.first().and_then(|b| b["text"].as_str()).unwrap_or("").to_string(),
+                Value::Array(b) => b
+                    .first()
+                    .and_then(|b| b["text"].as_str())
+                    .unwrap_or("")
+                    .to_string(),
                 _ => String::new(),
             };
             if !first.starts_with("You are Claude Code, Anthropic's official CLI for Claude.") {

@@ -25,13 +25,20 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_llm-gateway");
 /// A fresh HOME with its own config.
 pub struct Env {
     pub home: tempfile::TempDir,
+    /// Extra environment for every process started from this Env.
+    pub vars: std::sync::Mutex<Vec<(String, String)>>,
 }
 
 impl Env {
     pub fn new() -> Env {
         Env {
             home: tempfile::tempdir().expect("tempdir"),
+            vars: std::sync::Mutex::new(Vec::new()),
         }
+    }
+
+    pub fn set_var(&self, k: &str, v: &str) {
+        self.vars.lock().expect("vars").push((k.into(), v.into()));
     }
 
     pub fn config_path(&self) -> PathBuf {
@@ -45,6 +52,9 @@ impl Env {
             .env_remove("RUST_LOG")
             .env("NO_COLOR", "1")
             .stdin(Stdio::null());
+        for (k, v) in self.vars.lock().expect("vars").iter() {
+            c.env(k, v);
+        }
         c
     }
 

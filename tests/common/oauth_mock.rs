@@ -65,7 +65,9 @@ impl OAuthMock {
             rt.block_on(async move {
                 let listener = tokio::net::TcpListener::from_std(listener).expect("l");
                 loop {
-                    let Ok((stream, _)) = listener.accept().await else { continue };
+                    let Ok((stream, _)) = listener.accept().await else {
+                        continue;
+                    };
                     let (s, a) = (s.clone(), a.clone());
                     tokio::spawn(async move {
                         let svc = service_fn(move |req| {
@@ -97,7 +99,11 @@ impl OAuthMock {
 
     /// Make a refresh token spendable.
     pub fn add_refresh(&self, token: &str) {
-        self.state.lock().unwrap_or_else(|p| p.into_inner()).refresh_valid.insert(token.into());
+        self.state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .refresh_valid
+            .insert(token.into());
     }
 
     pub fn with<T>(&self, f: impl FnOnce(&mut OAuthState) -> T) -> T {
@@ -122,7 +128,8 @@ fn s256(verifier: &str) -> String {
     let d = sha2::Sha256::digest(verifier.as_bytes());
     let mut out = String::new();
     for chunk in d.chunks(3) {
-        let n = chunk.iter().fold(0u32, |acc, &x| (acc << 8) | u32::from(x)) << (8 * (3 - chunk.len()));
+        let n =
+            chunk.iter().fold(0u32, |acc, &x| (acc << 8) | u32::from(x)) << (8 * (3 - chunk.len()));
         for i in 0..=chunk.len() {
             out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
         }
@@ -142,7 +149,12 @@ async fn handle(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_string();
-    let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    let body = req
+        .into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
     if path != "/v1/oauth/token" {
         return reply(404, &json!({"error": "not_found"}));
     }
@@ -170,9 +182,14 @@ async fn handle(
             };
             let verifier = v["code_verifier"].as_str().unwrap_or("");
             if s256(verifier) != challenge {
-                return invalid("invalid_grant", "code_verifier does not match the challenge");
+                return invalid(
+                    "invalid_grant",
+                    "code_verifier does not match the challenge",
+                );
             }
-            if v["redirect_uri"].as_str().is_none_or(str::is_empty) || v["state"].as_str().is_none_or(str::is_empty) {
+            if v["redirect_uri"].as_str().is_none_or(str::is_empty)
+                || v["state"].as_str().is_none_or(str::is_empty)
+            {
                 return invalid("invalid_request", "redirect_uri and state are required");
             }
         }
@@ -195,13 +212,19 @@ async fn handle(
     let access_token = format!("sk-ant-oat01-mock-{n}");
     let refresh_token = format!("sk-ant-ort01-mock-{n}");
     st.refresh_valid.insert(refresh_token.clone());
-    access.lock().unwrap_or_else(|p| p.into_inner()).insert(access_token.clone());
-    reply(200, &json!({
-        "token_type": "Bearer",
-        "access_token": access_token,
-        "refresh_token": refresh_token,
-        "expires_in": st.expires_in,
-        "scope": "user:inference user:profile",
-        "account": {"uuid": "acc-1", "email_address": "dev@example.com"},
-    }))
+    access
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(access_token.clone());
+    reply(
+        200,
+        &json!({
+            "token_type": "Bearer",
+            "access_token": access_token,
+            "refresh_token": refresh_token,
+            "expires_in": st.expires_in,
+            "scope": "user:inference user:profile",
+            "account": {"uuid": "acc-1", "email_address": "dev@example.com"},
+        }),
+    )
 }
