@@ -207,16 +207,7 @@ fn upstreams_are_redacted_everywhere() {
             "--name",
             "nokey",
         ],
-        vec![
-            "upstream",
-            "add",
-            "--type",
-            "oauth",
-            "--provider",
-            "anthropic",
-            "--name",
-            "sub",
-        ],
+        vec!["upstream", "add", "--type", "oauth", "--provider", "openai", "--name", "sub"],
         vec!["upstream", "show", "nope"],
     ] {
         let out = env.run(&args);

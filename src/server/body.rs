@@ -12,6 +12,7 @@ use hyper::body::{Body, Frame, Incoming, SizeHint};
 use tokio::time::Sleep;
 
 use super::format::ApiFormat;
+use super::translate::StreamConverter;
 use super::stats::UpstreamStats;
 use super::usage::UsageSniffer;
 use crate::config::BreakerConfig;
@@ -35,7 +36,94 @@ struct Streamed {
     /// For SSE answers: the client's format, so a broken upstream stream ends with an
     /// error event the SDKs understand instead of a cut connection.
     sse: Option<ApiFormat>,
+    /// For streams in the other API's format: converted event by event.
+    conv: Option<StreamConverter>,
     ended: bool,
+}
+
+fn data(b: Bytes) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+    Poll::Ready(Some(Ok(Frame::data(b))))
+}
+
+impl Streamed {
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        loop {
+            if self.ended {
+                return Poll::Ready(None);
+            }
+            match Pin::new(&mut self.inner).poll_frame(cx) {
+                Poll::Ready(Some(Ok(frame))) => {
+                    let deadline = tokio::time::Instant::now() + self.idle;
+                    self.sleep.as_mut().reset(deadline);
+                    let chunk = match frame.into_data() {
+                        Ok(d) => d,
+                        Err(trailers) if self.conv.is_none() => {
+                            return Poll::Ready(Some(Ok(trailers)));
+                        }
+                        Err(_) => continue,
+                    };
+                    self.done.sniffer.observe(&chunk);
+                    // A body with a known length may never be polled past its last
+                    // frame: account for it as complete here.
+                    let end = self.inner.is_end_stream();
+                    let out = match &mut self.conv {
+                        Some(c) if end => {
+                            let mut b = c.feed(&chunk).to_vec();
+                            b.extend_from_slice(&c.finish());
+                            Bytes::from(b)
+                        }
+                        Some(c) => c.feed(&chunk),
+                        None => chunk,
+                    };
+                    if end {
+                        self.done.finish(Outcome::Complete);
+                        self.ended = true;
+                    }
+                    if out.is_empty() {
+                        continue;
+                    }
+                    return data(out);
+                }
+                Poll::Ready(None) => {
+                    self.done.finish(Outcome::Complete);
+                    self.ended = true;
+                    if let Some(c) = &mut self.conv {
+                        let b = c.finish();
+                        if !b.is_empty() {
+                            return data(b);
+                        }
+                    }
+                    return Poll::Ready(None);
+                }
+                Poll::Ready(Some(Err(e))) => {
+                    self.done.finish(Outcome::UpstreamBroke(e.to_string()));
+                    return self.fail(Box::new(e), "the upstream connection broke mid-stream");
+                }
+                Poll::Pending => {
+                    ready!(self.sleep.as_mut().poll(cx));
+                    self.done.finish(Outcome::IdleTimeout);
+                    let msg = format!(
+                        "the upstream sent nothing for {}s; stream cut",
+                        self.idle.as_secs()
+                    );
+                    return self.fail(Box::new(IdleTimeout(self.idle)), &msg);
+                }
+            }
+        }
+    }
+
+    /// End a failed stream the way the client understands: the converter's closing
+    /// error frames, an SSE error event, or (not a stream) a cut connection.
+    fn fail(&mut self, e: BoxError, msg: &str) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        self.ended = true;
+        if let Some(c) = &mut self.conv {
+            return data(c.finish());
+        }
+        match self.sse {
+            Some(f) => data(stream_error(f, msg)),
+            None => Poll::Ready(Some(Err(e))),
+        }
+    }
 }
 
 impl GatewayBody {
@@ -57,6 +145,7 @@ impl GatewayBody {
         idle: Duration,
         done: Completion,
         sse: Option<ApiFormat>,
+        conv: Option<StreamConverter>,
     ) -> Self {
         GatewayBody {
             kind: Kind::Upstream(Box::new(Streamed {
@@ -65,6 +154,7 @@ impl GatewayBody {
                 sleep: Box::pin(tokio::time::sleep(idle)),
                 done,
                 sse,
+                conv,
                 ended: false,
             })),
         }
@@ -85,66 +175,14 @@ impl Body for GatewayBody {
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         match &mut self.kind {
             Kind::Full(b) => Poll::Ready(b.take().map(|b| Ok(Frame::data(b)))),
-            Kind::Upstream(s) => {
-                let s = &mut **s;
-                if s.ended {
-                    return Poll::Ready(None);
-                }
-                match Pin::new(&mut s.inner).poll_frame(cx) {
-                    Poll::Ready(Some(Ok(frame))) => {
-                        if let Some(data) = frame.data_ref() {
-                            s.done.sniffer.observe(data);
-                        }
-                        // A body with a known length may never be polled past its
-                        // last frame: account for it as complete here.
-                        if s.inner.is_end_stream() {
-                            s.done.finish(Outcome::Complete);
-                        }
-                        let deadline = tokio::time::Instant::now() + s.idle;
-                        s.sleep.as_mut().reset(deadline);
-                        Poll::Ready(Some(Ok(frame)))
-                    }
-                    Poll::Ready(Some(Err(e))) => {
-                        s.done.finish(Outcome::UpstreamBroke(e.to_string()));
-                        match s.sse {
-                            Some(f) => {
-                                s.ended = true;
-                                Poll::Ready(Some(Ok(Frame::data(stream_error(
-                                    f,
-                                    "the upstream connection broke mid-stream",
-                                )))))
-                            }
-                            None => Poll::Ready(Some(Err(e.into()))),
-                        }
-                    }
-                    Poll::Ready(None) => {
-                        s.done.finish(Outcome::Complete);
-                        Poll::Ready(None)
-                    }
-                    Poll::Pending => {
-                        ready!(s.sleep.as_mut().poll(cx));
-                        s.done.finish(Outcome::IdleTimeout);
-                        match s.sse {
-                            Some(f) => {
-                                s.ended = true;
-                                let msg = format!(
-                                    "the upstream sent nothing for {}s; stream cut",
-                                    s.idle.as_secs()
-                                );
-                                Poll::Ready(Some(Ok(Frame::data(stream_error(f, &msg)))))
-                            }
-                            None => Poll::Ready(Some(Err(Box::new(IdleTimeout(s.idle))))),
-                        }
-                    }
-                }
-            }
+            Kind::Upstream(s) => s.poll(cx),
         }
     }
 
     fn is_end_stream(&self) -> bool {
         match &self.kind {
             Kind::Full(b) => b.is_none(),
-            Kind::Upstream(s) => s.ended || s.inner.is_end_stream(),
+            Kind::Upstream(s) => s.ended || (s.conv.is_none() && s.inner.is_end_stream()),
         }
     }
 
@@ -152,7 +190,8 @@ impl Body for GatewayBody {
         match &self.kind {
             Kind::Full(Some(b)) => SizeHint::with_exact(b.len() as u64),
             Kind::Full(None) => SizeHint::with_exact(0),
-            Kind::Upstream(s) => s.inner.size_hint(),
+            Kind::Upstream(s) if s.conv.is_none() => s.inner.size_hint(),
+            Kind::Upstream(_) => SizeHint::default(),
         }
     }
 }
@@ -195,7 +234,7 @@ pub struct Completion {
     info: AccessInfo,
     stats: Arc<UpstreamStats>,
     breaker: BreakerConfig,
-    sniffer: UsageSniffer,
+    pub sniffer: UsageSniffer,
     finished: bool,
 }
 
@@ -215,7 +254,7 @@ impl Completion {
         }
     }
 
-    fn finish(&mut self, outcome: Outcome) {
+    pub fn finish(&mut self, outcome: Outcome) {
         if std::mem::replace(&mut self.finished, true) {
             return;
         }

@@ -24,6 +24,8 @@ pub enum Endpoint {
     Messages,
     CountTokens,
     ChatCompletions,
+    /// The legacy `/v1/completions` (prompt in, text out), served through chat.
+    Completions,
     Models,
     Health,
     AdminStatus,
@@ -38,6 +40,7 @@ impl Endpoint {
             (&Method::POST, "/v1/messages") => Endpoint::Messages,
             (&Method::POST, "/v1/messages/count_tokens") => Endpoint::CountTokens,
             (&Method::POST, "/v1/chat/completions") => Endpoint::ChatCompletions,
+            (&Method::POST, "/v1/completions") => Endpoint::Completions,
             (&Method::GET, "/v1/models") => Endpoint::Models,
             (&Method::GET, "/health") => Endpoint::Health,
             (&Method::GET, "/admin/status") => Endpoint::AdminStatus,

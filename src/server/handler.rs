@@ -101,7 +101,10 @@ async fn dispatch(
                 request_id,
             ))
         }
-        Endpoint::CountTokens | Endpoint::Messages | Endpoint::ChatCompletions => {
+        Endpoint::CountTokens
+        | Endpoint::Messages
+        | Endpoint::ChatCompletions
+        | Endpoint::Completions => {
             caller.require(if endpoint == Endpoint::CountTokens {
                 Permission::Read
             } else {

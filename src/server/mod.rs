@@ -19,9 +19,11 @@ pub mod format;
 pub mod handler;
 pub mod models;
 pub mod proxy;
+pub mod respond;
 pub mod state;
 pub mod stats;
 pub mod tokens;
+pub mod translate;
 pub mod usage;
 
 use std::net::SocketAddr;

@@ -1,8 +1,7 @@
 //! Forwarding an inference request: read the body (bounded), find the model, pick an
-//! upstream, send the bytes as received with the upstream's credentials, and stream
-//! the answer back as it arrives.
+//! upstream, send the bytes as received (or converted, when the upstream speaks the
+//! other API) with the upstream's credentials; `respond` streams the answer back.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -14,14 +13,14 @@ use serde::Deserialize;
 use serde::de::IgnoredAny;
 
 use super::auth::Caller;
-use super::body::{AccessInfo, Completion, GatewayBody};
+use super::body::GatewayBody;
 use super::credentials;
 use super::errors::GatewayError;
 use super::format::{ApiFormat, Endpoint};
 use super::state::{AppState, Snapshot};
-use super::stats::UpstreamStats;
-use super::usage::UsageSniffer;
-use crate::config::{AuthType, BreakerConfig, OAuthTokens, Provider, Upstream};
+use super::respond::respond;
+use super::translate::{self, Shape};
+use crate::config::{AuthType, OAuthTokens, Provider, Upstream};
 use crate::oauth::refresh::When;
 use crate::oauth::shaping;
 use crate::router::health::Availability;
@@ -48,6 +47,14 @@ struct Meta {
     metadata: Option<MetaUser>,
     /// OpenAI: `user`.
     user: Option<serde_json::Value>,
+    stream_options: Option<StreamOptions>,
+    #[serde(flatten)]
+    _rest: IgnoredAny,
+}
+
+#[derive(Deserialize)]
+struct StreamOptions {
+    include_usage: Option<bool>,
     #[serde(flatten)]
     _rest: IgnoredAny,
 }
@@ -84,14 +91,6 @@ pub async fn read_body(body: Incoming, limit: usize, limit_mb: u64) -> Result<By
     }
 }
 
-/// The provider whose API a client format is.
-pub fn provider_of(format: ApiFormat) -> Provider {
-    match format {
-        ApiFormat::Anthropic => Provider::Anthropic,
-        ApiFormat::OpenAi => Provider::Openai,
-    }
-}
-
 pub fn no_route_error(e: NoRoute) -> GatewayError {
     match e {
         NoRoute::NoUpstreams => GatewayError::Unavailable(
@@ -110,15 +109,15 @@ pub fn no_route_error(e: NoRoute) -> GatewayError {
 }
 
 /// Forward an inference request (`/v1/messages`, `/v1/messages/count_tokens`,
-/// `/v1/chat/completions`) to the best upstream of the client's own format, failing
-/// over to the next one while no byte has reached the client.
+/// `/v1/chat/completions`, `/v1/completions`) to the best upstream that serves the
+/// model — converting between the APIs when it speaks the other one — failing over to
+/// the next one while no byte has reached the client.
 pub async fn forward(
     rc: &RequestCtx<'_>,
     req: Request<Incoming>,
 ) -> Result<Response<GatewayBody>, GatewayError> {
     let RequestCtx {
         snap,
-        format,
         endpoint,
         request_id,
         ..
@@ -137,17 +136,21 @@ pub async fn forward(
         .router
         .resolve(&snap.config, &model)
         .map_err(no_route_error)?;
-    let wanted = provider_of(format);
+    let client_shape = match endpoint {
+        Endpoint::ChatCompletions => Shape::Chat,
+        Endpoint::Completions => Shape::Completions,
+        _ => Shape::Messages,
+    };
+    // Token counts are an Anthropic API: without an Anthropic upstream, count here.
     let candidates: Vec<&Upstream> = resolution
         .candidates
         .iter()
         .copied()
-        .filter(|u| u.provider == wanted)
+        .filter(|u| endpoint != Endpoint::CountTokens || u.provider == Provider::Anthropic)
         .collect();
-    if candidates.is_empty() && endpoint == Endpoint::CountTokens {
-        let v: serde_json::Value = serde_json::from_slice(&body).map_err(|e| {
-            GatewayError::BadRequest(format!("request body is not valid JSON: {e}"))
-        })?;
+    if candidates.is_empty() {
+        let v: serde_json::Value = serde_json::from_slice(&body)
+            .map_err(|e| GatewayError::BadRequest(format!("request body is not valid JSON: {e}")))?;
         let n = super::tokens::estimate(&v);
         return Ok(super::errors::json_response(
             http::StatusCode::OK,
@@ -155,33 +158,74 @@ pub async fn forward(
             request_id,
         ));
     }
-    if candidates.is_empty() {
-        return Err(GatewayError::BadRequest(format!(
-            "model {model:?} is served only by {} upstreams, and this build does not convert \
-             between the Anthropic and OpenAI APIs; call it with the {} API instead",
-            resolution.candidates[0].provider, resolution.candidates[0].provider
-        )));
-    }
-    let body = if resolution.upstream_model != model {
+    // The parsed body, only when some candidate needs a converted one.
+    let converting = candidates
+        .iter()
+        .any(|u| Shape::of_upstream(u.provider) != client_shape);
+    let json = if converting {
+        Some(
+            serde_json::from_slice::<serde_json::Value>(&body)
+                .map_err(|e| GatewayError::BadRequest(format!("request body is not valid JSON: {e}")))?,
+        )
+    } else {
+        None
+    };
+    let same_shape_body = if resolution.upstream_model != model {
         rewrite_model(&body, &resolution.upstream_model)?
     } else {
         body
     };
     let inbound = Inbound {
         parts: &parts,
-        body,
-        model,
+        body: same_shape_body,
+        json,
+        converted: Default::default(),
+        client_shape,
+        upstream_model: resolution.upstream_model.clone(),
+        include_usage: meta
+            .stream_options
+            .as_ref()
+            .and_then(|o| o.include_usage)
+            .unwrap_or(false),
         session: meta.session(),
+        model,
     };
     attempt_all(rc, &inbound, &candidates).await
 }
 
 /// The client's request, read and parsed once, reused for every attempt.
-struct Inbound<'a> {
-    parts: &'a http::request::Parts,
-    body: Bytes,
-    model: String,
-    session: Option<String>,
+pub(super) struct Inbound<'a> {
+    pub parts: &'a http::request::Parts,
+    /// The body for an upstream of the client's own shape (model renamed if routed so).
+    pub body: Bytes,
+    /// The parsed body, when some candidate speaks the other API.
+    pub json: Option<serde_json::Value>,
+    /// Converted bodies, made on first use: [for Messages, for Chat].
+    converted: [std::sync::OnceLock<Result<Bytes, String>>; 2],
+    pub client_shape: Shape,
+    pub model: String,
+    pub upstream_model: String,
+    pub include_usage: bool,
+    pub session: Option<String>,
+}
+
+impl Inbound<'_> {
+    /// The body (and API path) for an upstream of shape `to`.
+    fn body_for(&self, to: Shape, endpoint: Endpoint) -> Result<(Bytes, Option<&'static str>), GatewayError> {
+        if to == self.client_shape || endpoint == Endpoint::CountTokens {
+            return Ok((self.body.clone(), None));
+        }
+        let slot = &self.converted[usize::from(to == Shape::Chat)];
+        let made = slot.get_or_init(|| match &self.json {
+            Some(v) => translate::request_body(self.client_shape, to, v, &self.upstream_model)
+                .map_err(|e| e.to_string()),
+            None => Err("request body was not parsed".into()),
+        });
+        match made {
+            Ok(b) => Ok((b.clone(), Some(to.path()))),
+            Err(e) => Err(GatewayError::BadRequest(e.clone())),
+        }
+    }
 }
 
 /// Why a candidate was not tried, for the "nothing can serve" message.
@@ -277,7 +321,7 @@ async fn attempt_all(
         }
         let mut refreshed_after_401 = false;
         loop {
-            let out = build_request(upstream, tokens.as_ref(), inb, path, query)?;
+            let out = build_request(upstream, tokens.as_ref(), inb, rc.endpoint, path, query)?;
             stats.start();
             let sent = Instant::now();
             let result = tokio::time::timeout_at(deadline, snap.client.send(out))
@@ -306,12 +350,12 @@ async fn attempt_all(
                     if let Some(s) = &inb.session {
                         state.remember_session(s, &upstream.id);
                     }
-                    return Ok(stream_back(rc, inb, upstream, stats, resp, breaker_cfg));
+                    return respond(rc, inb, upstream, stats, resp, breaker_cfg).await;
                 }
                 Verdict::ReturnAsIs => {
                     // The request's own fault (400, 404, 413...): the upstream is fine.
                     stats.health().success(now, &breaker_cfg, latency);
-                    return Ok(stream_back(rc, inb, upstream, stats, resp, breaker_cfg));
+                    return respond(rc, inb, upstream, stats, resp, breaker_cfg).await;
                 }
                 Verdict::RateLimited => {
                     let rest = ratelimit::cooldown(resp.headers(), std::time::SystemTime::now());
@@ -352,7 +396,7 @@ async fn attempt_all(
         && let Some(stats) = snap.stats(&upstream.id).cloned()
     {
         stats.resume();
-        return Ok(stream_back(rc, inb, upstream, stats, resp, breaker_cfg));
+        return respond(rc, inb, upstream, stats, resp, breaker_cfg).await;
     }
     Err(match last_error {
         Some(UpstreamError::Timeout(d)) => GatewayError::Timeout(format!(
@@ -375,16 +419,23 @@ fn build_request(
     upstream: &Upstream,
     tokens: Option<&OAuthTokens>,
     inb: &Inbound<'_>,
+    endpoint: Endpoint,
     path: &str,
     query: Option<&str>,
 ) -> Result<Request<Full<Bytes>>, GatewayError> {
+    let (body, converted_path) = inb.body_for(Shape::of_upstream(upstream.provider), endpoint)?;
+    // A converted request goes to the other API's path, without the client's query.
+    let (path, query) = match converted_path {
+        Some(p) => (p, None),
+        None => (path, query),
+    };
     let uri =
         upstream_uri(upstream, path, query).map_err(|e| GatewayError::Internal(e.to_string()))?;
     let body = match tokens {
         Some(_) if path == "/v1/messages" => {
-            shaping::ensure_system_prefix(&inb.body).unwrap_or_else(|| inb.body.clone())
+            shaping::ensure_system_prefix(&body).unwrap_or(body)
         }
-        _ => inb.body.clone(),
+        _ => body,
     };
     let mut out = Request::builder()
         .method(inb.parts.method.clone())
@@ -486,45 +537,6 @@ fn no_capacity(model: &str, skipped: &[(&Upstream, Skipped)]) -> GatewayError {
     }
 }
 
-/// Turn an upstream response into the client's, streaming the body through.
-fn stream_back(
-    rc: &RequestCtx<'_>,
-    inb: &Inbound<'_>,
-    upstream: &Upstream,
-    stats: Arc<UpstreamStats>,
-    resp: Response<Incoming>,
-    breaker: BreakerConfig,
-) -> Response<GatewayBody> {
-    let status = resp.status().as_u16();
-    let (mut head, incoming) = resp.into_parts();
-    strip_hop_headers(&mut head.headers);
-    let ct = head
-        .headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok());
-    let sse = ct
-        .is_some_and(|c| c.starts_with("text/event-stream"))
-        .then_some(rc.format);
-    let done = Completion::new(
-        AccessInfo {
-            request_id: rc.request_id.to_string(),
-            key: rc.caller.name.clone(),
-            model: inb.model.clone(),
-            upstream: upstream.name.clone(),
-            status,
-            started: rc.started,
-        },
-        stats,
-        breaker,
-        UsageSniffer::for_content_type(ct),
-    );
-    if let Ok(v) = HeaderValue::from_str(rc.request_id) {
-        head.headers.insert("x-gateway-request-id", v);
-    }
-    let body = GatewayBody::upstream(incoming, rc.snap.client.idle_stream_timeout, done, sse);
-    Response::from_parts(head, body)
-}
-
 /// Replace the `model` field, keeping every other field as sent.
 fn rewrite_model(body: &[u8], model: &str) -> Result<Bytes, GatewayError> {
     let mut v: serde_json::Map<String, serde_json::Value> =
@@ -556,21 +568,5 @@ pub fn copy_request_headers(from: &HeaderMap, to: &mut HeaderMap) {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         );
-    }
-}
-
-/// Response headers that belong to the upstream hop only.
-pub fn strip_hop_headers(h: &mut HeaderMap) {
-    for name in [
-        "connection",
-        "keep-alive",
-        "proxy-connection",
-        "transfer-encoding",
-        "upgrade",
-        "trailer",
-        "te",
-        "alt-svc",
-    ] {
-        h.remove(name);
     }
 }

@@ -1,0 +1,126 @@
+//! Turning an upstream's answer into the client's: streamed through untouched when
+//! both speak the same API; otherwise converted — SSE event by event, a JSON answer
+//! once it is complete, an error into the client's error shape.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{self, HeaderMap, HeaderValue};
+use http::{Response, StatusCode};
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+
+use super::body::{AccessInfo, Completion, GatewayBody, Outcome};
+use super::errors::GatewayError;
+use super::proxy::{Inbound, RequestCtx};
+use super::stats::UpstreamStats;
+use super::translate::{self, Shape, StreamConverter};
+use super::usage::UsageSniffer;
+use crate::config::{BreakerConfig, Upstream};
+
+/// Largest complete answer converted in one piece.
+const JSON_LIMIT: usize = 64 << 20;
+/// Largest upstream error body read for conversion.
+const ERROR_LIMIT: usize = 1 << 20;
+
+pub(super) async fn respond(
+    rc: &RequestCtx<'_>,
+    inb: &Inbound<'_>,
+    upstream: &Upstream,
+    stats: Arc<UpstreamStats>,
+    resp: Response<Incoming>,
+    breaker: BreakerConfig,
+) -> Result<Response<GatewayBody>, GatewayError> {
+    let status = resp.status();
+    let (mut head, incoming) = resp.into_parts();
+    strip_hop_headers(&mut head.headers);
+    if let Ok(v) = HeaderValue::from_str(rc.request_id) {
+        head.headers.insert("x-gateway-request-id", v);
+    }
+    let ct = head
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let is_sse = ct.as_deref().is_some_and(|c| c.starts_with("text/event-stream"));
+    let mut done = Completion::new(
+        AccessInfo {
+            request_id: rc.request_id.to_string(),
+            key: rc.caller.name.clone(),
+            model: inb.model.clone(),
+            upstream: upstream.name.clone(),
+            status: status.as_u16(),
+            started: rc.started,
+        },
+        stats,
+        breaker,
+        UsageSniffer::for_content_type(ct.as_deref()),
+    );
+    let from = Shape::of_upstream(upstream.provider);
+    let to = inb.client_shape;
+    let idle = rc.snap.client.idle_stream_timeout;
+
+    if from == to || rc.endpoint == super::format::Endpoint::CountTokens {
+        let sse = is_sse.then_some(rc.format);
+        let body = GatewayBody::upstream(incoming, idle, done, sse, None);
+        return Ok(Response::from_parts(head, body));
+    }
+
+    // From here on the body changes: its length and encoding are ours.
+    head.headers.remove(header::CONTENT_LENGTH);
+    head.headers.remove(header::CONTENT_ENCODING);
+    if status.is_success() && is_sse {
+        let conv = StreamConverter::new(from, to, &inb.model, inb.include_usage);
+        let body = GatewayBody::upstream(incoming, idle, done, Some(rc.format), conv);
+        return Ok(Response::from_parts(head, body));
+    }
+
+    let limit = if status.is_success() { JSON_LIMIT } else { ERROR_LIMIT };
+    let bytes = match read_all(incoming, limit, idle).await {
+        Ok(b) => b,
+        Err(e) => {
+            done.finish(Outcome::UpstreamBroke(e.clone()));
+            return Err(GatewayError::BadGateway(format!(
+                "the upstream's answer could not be read: {e}"
+            )));
+        }
+    };
+    done.sniffer.observe(&bytes);
+    done.finish(Outcome::Complete);
+    let (status, value) = if status.is_success() {
+        (StatusCode::OK, translate::response_json(from, to, &bytes, &inb.model)?)
+    } else {
+        let (s, v) = translate::error_json(to, status.as_u16(), &bytes);
+        (StatusCode::from_u16(s).unwrap_or(StatusCode::BAD_GATEWAY), v)
+    };
+    let body = serde_json::to_vec(&value).map_err(|e| GatewayError::Internal(e.to_string()))?;
+    head.status = status;
+    head.headers
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    Ok(Response::from_parts(head, GatewayBody::full(Bytes::from(body))))
+}
+
+async fn read_all(body: Incoming, limit: usize, idle: Duration) -> Result<Bytes, String> {
+    match tokio::time::timeout(idle, Limited::new(body, limit).collect()).await {
+        Err(_) => Err(format!("no complete answer within {}s", idle.as_secs())),
+        Ok(Err(e)) => Err(e.to_string()),
+        Ok(Ok(c)) => Ok(c.to_bytes()),
+    }
+}
+
+/// Response headers that belong to the upstream hop only.
+pub fn strip_hop_headers(h: &mut HeaderMap) {
+    for name in [
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "transfer-encoding",
+        "upgrade",
+        "trailer",
+        "te",
+        "alt-svc",
+    ] {
+        h.remove(name);
+    }
+}
