@@ -3,7 +3,7 @@
 # real gateway binary and strict mock upstreams, all on 127.0.0.1.
 #
 #   bash scripts/e2e.sh                  # whole suite (conversion tests skipped)
-#   E2E_CONVERSION=1 bash scripts/e2e.sh # also the OpenAI<->Anthropic conversion tests
+#   bash scripts/e2e.sh -m conversion   # only the OpenAI<->Anthropic conversion tests
 #   bash scripts/e2e.sh -k claude -x     # extra arguments go to pytest
 #
 # E2E_KEEP_TMP=1 keeps the temp dir (configs, gateway and mock logs) for inspection.

@@ -207,7 +207,16 @@ fn upstreams_are_redacted_everywhere() {
             "--name",
             "nokey",
         ],
-        vec!["upstream", "add", "--type", "oauth", "--provider", "openai", "--name", "sub"],
+        vec![
+            "upstream",
+            "add",
+            "--type",
+            "oauth",
+            "--provider",
+            "openai",
+            "--name",
+            "sub",
+        ],
         vec!["upstream", "show", "nope"],
     ] {
         let out = env.run(&args);

@@ -30,7 +30,9 @@ pub fn anthropic_to_openai_response(
     let mut json_answer = false;
     for block in blocks {
         match block.get("type").and_then(Value::as_str).unwrap_or("") {
-            "text" => text.push_str(block.get("text").and_then(Value::as_str).unwrap_or("")),
+            "text" if !json_answer => {
+                text.push_str(block.get("text").and_then(Value::as_str).unwrap_or(""))
+            }
             "thinking" => {
                 reasoning.push_str(block.get("thinking").and_then(Value::as_str).unwrap_or(""));
                 thinking_blocks.push(block.clone());
@@ -40,7 +42,9 @@ pub fn anthropic_to_openai_response(
                 let name = block.get("name").and_then(Value::as_str).unwrap_or("");
                 let input = block.get("input").unwrap_or(&Value::Null);
                 if name == JSON_TOOL_NAME {
-                    text.push_str(&arguments_string(input));
+                    // The JSON answer is the whole content: any words the model put
+                    // before it would make the content unparseable.
+                    text = arguments_string(input);
                     json_answer = true;
                     continue;
                 }

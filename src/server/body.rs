@@ -12,8 +12,8 @@ use hyper::body::{Body, Frame, Incoming, SizeHint};
 use tokio::time::Sleep;
 
 use super::format::ApiFormat;
-use super::translate::StreamConverter;
 use super::stats::UpstreamStats;
+use super::translate::StreamConverter;
 use super::usage::UsageSniffer;
 use crate::config::BreakerConfig;
 

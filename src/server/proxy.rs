@@ -17,8 +17,8 @@ use super::body::GatewayBody;
 use super::credentials;
 use super::errors::GatewayError;
 use super::format::{ApiFormat, Endpoint};
-use super::state::{AppState, Snapshot};
 use super::respond::respond;
+use super::state::{AppState, Snapshot};
 use super::translate::{self, Shape};
 use crate::config::{AuthType, OAuthTokens, Provider, Upstream};
 use crate::oauth::refresh::When;
@@ -149,8 +149,9 @@ pub async fn forward(
         .filter(|u| endpoint != Endpoint::CountTokens || u.provider == Provider::Anthropic)
         .collect();
     if candidates.is_empty() {
-        let v: serde_json::Value = serde_json::from_slice(&body)
-            .map_err(|e| GatewayError::BadRequest(format!("request body is not valid JSON: {e}")))?;
+        let v: serde_json::Value = serde_json::from_slice(&body).map_err(|e| {
+            GatewayError::BadRequest(format!("request body is not valid JSON: {e}"))
+        })?;
         let n = super::tokens::estimate(&v);
         return Ok(super::errors::json_response(
             http::StatusCode::OK,
@@ -164,8 +165,9 @@ pub async fn forward(
         .any(|u| Shape::of_upstream(u.provider) != client_shape);
     let json = if converting {
         Some(
-            serde_json::from_slice::<serde_json::Value>(&body)
-                .map_err(|e| GatewayError::BadRequest(format!("request body is not valid JSON: {e}")))?,
+            serde_json::from_slice::<serde_json::Value>(&body).map_err(|e| {
+                GatewayError::BadRequest(format!("request body is not valid JSON: {e}"))
+            })?,
         )
     } else {
         None
@@ -211,7 +213,11 @@ pub(super) struct Inbound<'a> {
 
 impl Inbound<'_> {
     /// The body (and API path) for an upstream of shape `to`.
-    fn body_for(&self, to: Shape, endpoint: Endpoint) -> Result<(Bytes, Option<&'static str>), GatewayError> {
+    fn body_for(
+        &self,
+        to: Shape,
+        endpoint: Endpoint,
+    ) -> Result<(Bytes, Option<&'static str>), GatewayError> {
         if to == self.client_shape || endpoint == Endpoint::CountTokens {
             return Ok((self.body.clone(), None));
         }
@@ -432,9 +438,7 @@ fn build_request(
     let uri =
         upstream_uri(upstream, path, query).map_err(|e| GatewayError::Internal(e.to_string()))?;
     let body = match tokens {
-        Some(_) if path == "/v1/messages" => {
-            shaping::ensure_system_prefix(&body).unwrap_or(body)
-        }
+        Some(_) if path == "/v1/messages" => shaping::ensure_system_prefix(&body).unwrap_or(body),
         _ => body,
     };
     let mut out = Request::builder()

@@ -43,7 +43,9 @@ pub(super) async fn respond(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let is_sse = ct.as_deref().is_some_and(|c| c.starts_with("text/event-stream"));
+    let is_sse = ct
+        .as_deref()
+        .is_some_and(|c| c.starts_with("text/event-stream"));
     let mut done = Completion::new(
         AccessInfo {
             request_id: rc.request_id.to_string(),
@@ -76,7 +78,11 @@ pub(super) async fn respond(
         return Ok(Response::from_parts(head, body));
     }
 
-    let limit = if status.is_success() { JSON_LIMIT } else { ERROR_LIMIT };
+    let limit = if status.is_success() {
+        JSON_LIMIT
+    } else {
+        ERROR_LIMIT
+    };
     let bytes = match read_all(incoming, limit, idle).await {
         Ok(b) => b,
         Err(e) => {
@@ -89,16 +95,27 @@ pub(super) async fn respond(
     done.sniffer.observe(&bytes);
     done.finish(Outcome::Complete);
     let (status, value) = if status.is_success() {
-        (StatusCode::OK, translate::response_json(from, to, &bytes, &inb.model)?)
+        (
+            StatusCode::OK,
+            translate::response_json(from, to, &bytes, &inb.model)?,
+        )
     } else {
         let (s, v) = translate::error_json(to, status.as_u16(), &bytes);
-        (StatusCode::from_u16(s).unwrap_or(StatusCode::BAD_GATEWAY), v)
+        (
+            StatusCode::from_u16(s).unwrap_or(StatusCode::BAD_GATEWAY),
+            v,
+        )
     };
     let body = serde_json::to_vec(&value).map_err(|e| GatewayError::Internal(e.to_string()))?;
     head.status = status;
-    head.headers
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    Ok(Response::from_parts(head, GatewayBody::full(Bytes::from(body))))
+    head.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    Ok(Response::from_parts(
+        head,
+        GatewayBody::full(Bytes::from(body)),
+    ))
 }
 
 async fn read_all(body: Incoming, limit: usize, idle: Duration) -> Result<Bytes, String> {

@@ -89,16 +89,27 @@ pub fn request_body(
 }
 
 /// A complete (non-streaming) successful answer, converted.
-pub fn response_json(from: Shape, to: Shape, body: &[u8], client_model: &str) -> Result<Value, GatewayError> {
+pub fn response_json(
+    from: Shape,
+    to: Shape,
+    body: &[u8],
+    client_model: &str,
+) -> Result<Value, GatewayError> {
     let v: Value = serde_json::from_slice(body)
         .map_err(|e| GatewayError::BadGateway(format!("the upstream sent invalid JSON: {e}")))?;
-    let bad = |e: ConvertError| GatewayError::BadGateway(format!("could not convert the upstream's answer: {e}"));
+    let bad = |e: ConvertError| {
+        GatewayError::BadGateway(format!("could not convert the upstream's answer: {e}"))
+    };
     Ok(match (from, to) {
-        (Shape::Messages, Shape::Chat) => convert::anthropic_to_openai_response(&v, client_model).map_err(bad)?,
+        (Shape::Messages, Shape::Chat) => {
+            convert::anthropic_to_openai_response(&v, client_model).map_err(bad)?
+        }
         (Shape::Messages, Shape::Completions) => convert::chat_to_completions_response(
             &convert::anthropic_to_openai_response(&v, client_model).map_err(bad)?,
         ),
-        (Shape::Chat, Shape::Messages) => convert::openai_to_anthropic_response(&v, client_model).map_err(bad)?,
+        (Shape::Chat, Shape::Messages) => {
+            convert::openai_to_anthropic_response(&v, client_model).map_err(bad)?
+        }
         (Shape::Chat, Shape::Completions) => {
             let mut v = v;
             if let Some(o) = v.as_object_mut() {
@@ -153,13 +164,20 @@ impl StreamConverter {
     /// `None` when no conversion is needed.
     pub fn new(from: Shape, to: Shape, client_model: &str, include_usage: bool) -> Option<Self> {
         let (first, second): (Box<dyn Stage>, Option<Box<dyn Stage>>) = match (from, to) {
-            (Shape::Messages, Shape::Chat) => (Box::new(AnthropicToOpenAiStream::new(client_model, include_usage)), None),
+            (Shape::Messages, Shape::Chat) => (
+                Box::new(AnthropicToOpenAiStream::new(client_model, include_usage)),
+                None,
+            ),
             (Shape::Messages, Shape::Completions) => (
                 Box::new(AnthropicToOpenAiStream::new(client_model, include_usage)),
                 Some(Box::new(ChatToCompletionsStream::new(client_model))),
             ),
-            (Shape::Chat, Shape::Messages) => (Box::new(OpenAiToAnthropicStream::new(client_model)), None),
-            (Shape::Chat, Shape::Completions) => (Box::new(ChatToCompletionsStream::new(client_model)), None),
+            (Shape::Chat, Shape::Messages) => {
+                (Box::new(OpenAiToAnthropicStream::new(client_model)), None)
+            }
+            (Shape::Chat, Shape::Completions) => {
+                (Box::new(ChatToCompletionsStream::new(client_model)), None)
+            }
             _ => return None,
         };
         Some(StreamConverter {
@@ -218,7 +236,8 @@ mod tests {
 
     #[test]
     fn anthropic_stream_to_legacy_completions() {
-        let mut c = StreamConverter::new(Shape::Messages, Shape::Completions, "claude-x", false).unwrap();
+        let mut c =
+            StreamConverter::new(Shape::Messages, Shape::Completions, "claude-x", false).unwrap();
         let mut out = Vec::new();
         for e in [
             json!({"type": "message_start", "message": {"id": "msg_1", "type": "message", "role": "assistant", "model": "m", "content": [], "stop_reason": null, "usage": {"input_tokens": 3, "output_tokens": 1}}}),
@@ -235,7 +254,10 @@ mod tests {
         out.extend_from_slice(&c.finish());
         let text = String::from_utf8(out).unwrap();
         assert!(text.contains("text_completion"), "{text}");
-        assert!(text.contains("\"Hel\"") && text.contains("\"lo\""), "{text}");
+        assert!(
+            text.contains("\"Hel\"") && text.contains("\"lo\""),
+            "{text}"
+        );
         assert_eq!(text.matches("[DONE]").count(), 1, "{text}");
     }
 

@@ -479,7 +479,8 @@ impl Shared {
             }),
             (Flavor::Anthropic, Reply::Tool { id, name, input }) => json!({
                 "id": "msg_mock_2", "type": "message", "role": "assistant", "model": model,
-                "content": [{"type": "text", "text": "Let me run that."}, {"type": "tool_use", "id": id, "name": name, "input": input}],
+                "content": reply.preamble().map(|p| vec![json!({"type": "text", "text": p})]).unwrap_or_default()
+                    .into_iter().chain([json!({"type": "tool_use", "id": id, "name": name, "input": input})]).collect::<Vec<_>>(),
                 "stop_reason": "tool_use", "stop_sequence": null,
                 "usage": {"input_tokens": 12, "output_tokens": 9},
             }),
@@ -553,6 +554,17 @@ pub enum Reply {
     },
 }
 
+impl Reply {
+    /// Words before a tool call; a forced tool call has none (the API prefills it).
+    fn preamble(&self) -> Option<&'static str> {
+        match self {
+            Reply::Tool { id, .. } if id == "toolu_mock_forced" => None,
+            Reply::Tool { .. } => Some("Let me run that."),
+            Reply::Text(_) => None,
+        }
+    }
+}
+
 /// A tiny scripted model: when offered a Bash/shell tool and no tool result has come
 /// back yet, it calls the tool; otherwise it answers with text that quotes the last
 /// tool result (so a tool round trip is visible in the final answer).
@@ -568,6 +580,24 @@ pub fn script(req: &Value, flavor: Flavor) -> Reply {
         }),
         _ => None,
     });
+    // A forced tool (Anthropic `tool_choice: {type: tool}`, OpenAI `{type: function}`)
+    // is always called, as the real APIs do.
+    let forced = match flavor {
+        Flavor::Anthropic if req["tool_choice"]["type"] == "tool" => {
+            req["tool_choice"]["name"].as_str()
+        }
+        Flavor::OpenAi if req["tool_choice"]["type"] == "function" => {
+            req["tool_choice"]["function"]["name"].as_str()
+        }
+        _ => None,
+    };
+    if let Some(name) = forced {
+        return Reply::Tool {
+            id: "toolu_mock_forced".into(),
+            name: name.to_string(),
+            input: json!({"city": "Paris", "temperature_c": 21}),
+        };
+    }
     if let Some(result) = last_tool_result {
         return Reply::Text(format!("The tool said: {}", result.trim()));
     }

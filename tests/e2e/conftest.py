@@ -72,17 +72,8 @@ for _var in (
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "conversion: OpenAI<->Anthropic conversion tests; run only with E2E_CONVERSION=1",
+        "conversion: OpenAI<->Anthropic conversion tests (select with -m conversion)",
     )
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if os.environ.get("E2E_CONVERSION") == "1":
-        return
-    skip = pytest.mark.skip(reason="API conversion not enabled (set E2E_CONVERSION=1)")
-    for item in items:
-        if "conversion" in item.keywords:
-            item.add_marker(skip)
 
 
 # --------------------------------------------------------------------------- processes

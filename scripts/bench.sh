@@ -1,0 +1,599 @@
+#!/usr/bin/env bash
+# Benchmark llm-gateway against its own fast mock upstream, on 127.0.0.1 only.
+#
+#   bash scripts/bench.sh                 # full run (~4 min), writes docs/benchmarks.md
+#   bash scripts/bench.sh --quick         # shorter runs (~1.5 min), same outputs
+#   bash scripts/bench.sh --no-build      # reuse target/release binaries
+#   bash scripts/bench.sh --no-docs       # print only; do not touch docs/
+#   bash scripts/bench.sh --perf          # also profile the gateway with `perf` (see below)
+#
+# Every scenario is measured directly against the mock (examples/bench_upstream.rs)
+# AND through the gateway in the same run:
+#   - throughput and p99 latency at 32 connections with wrk (closed loop, Lua POST body);
+#   - p50 latency (and stream time-to-first-byte) at 1 connection with
+#     examples/bench_client.rs;
+# plus 1,000 concurrent held streams, gateway RSS (/proc VmRSS), CLI command time
+# and one run with the default (info) logging. Results: docs/bench/results.json,
+# docs/bench/throughput.svg and the generated section of docs/benchmarks.md.
+#
+# Knobs (environment): BENCH_SECS (wrk seconds per run, default 5), BENCH_LAT_SECS
+# (1-connection seconds, 3), BENCH_WARMUP (1), BENCH_CONNS (32), BENCH_STREAMS (1000),
+# BENCH_DELTAS (20), BENCH_PACED_RATE (2000 req/s), WRK_THREADS (1),
+# PERF_BIN (gateway binary with symbols for --perf; default: target/release).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+
+BUILD=1 DOCS=1 PERF=0 QUICK=0
+for a in "$@"; do
+    case "$a" in
+        --no-build) BUILD=0 ;;
+        --no-docs) DOCS=0 ;;
+        --perf) PERF=1 ;;
+        --quick) QUICK=1 ;;
+        -h | --help) sed -n '2,26p' "$0"; exit 0 ;;
+        *) echo "unknown option $a (try --help)" >&2; exit 2 ;;
+    esac
+done
+if [ "$QUICK" = 1 ]; then
+    : "${BENCH_SECS:=2}" "${BENCH_LAT_SECS:=1.5}" "${BENCH_WARMUP:=0.5}"
+fi
+SECS=${BENCH_SECS:-5}
+LAT_SECS=${BENCH_LAT_SECS:-3}
+WARMUP=${BENCH_WARMUP:-1}
+CONNS=${BENCH_CONNS:-32}
+NSTREAMS=${BENCH_STREAMS:-1000}
+DELTAS=${BENCH_DELTAS:-20}
+PACED_RATE=${BENCH_PACED_RATE:-2000}
+WRK_THREADS=${WRK_THREADS:-1}
+COMMAND="bash scripts/bench.sh $*"
+COMMAND=${COMMAND% }
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { echo "bench.sh: $*" >&2; exit 1; }
+
+# ---------------------------------------------------------------- tools
+need_apt() {
+    # need_apt COMMAND PACKAGE
+    command -v "$1" > /dev/null && return 0
+    say "installing $2 (apt-get)"
+    local sudo=""
+    [ "$(id -u)" = 0 ] || sudo="sudo"
+    $sudo apt-get update -qq > /dev/null && $sudo apt-get install -y -qq "$2" > /dev/null ||
+        die "$1 is missing and could not be installed; install $2 and re-run"
+}
+need_apt wrk wrk
+need_apt jq jq
+command -v hyperfine > /dev/null || need_apt hyperfine hyperfine || true
+command -v curl > /dev/null || need_apt curl curl
+
+# ---------------------------------------------------------------- build (one release build)
+if [ "$BUILD" = 1 ]; then
+    say "cargo build --release --bin llm-gateway --example bench_upstream --example bench_client"
+    cargo build --release --bin llm-gateway --example bench_upstream --example bench_client >&2
+fi
+G="$ROOT/target/release/llm-gateway"
+MOCK="$ROOT/target/release/examples/bench_upstream"
+CLIENT="$ROOT/target/release/examples/bench_client"
+for b in "$G" "$MOCK" "$CLIENT"; do [ -x "$b" ] || die "$b is missing (run without --no-build)"; done
+
+# ---------------------------------------------------------------- sandbox
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/llm-gateway-bench.XXXXXX")
+export HOME="$TMP/home"
+mkdir -p "$HOME" "$TMP/res"
+unset LLM_GATEWAY_CONFIG http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
+export NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost
+ulimit -n 16384 2> /dev/null || ulimit -n 8192 2> /dev/null || true
+[ "$(ulimit -n)" -ge $((NSTREAMS * 2 + 200)) ] ||
+    echo "warning: ulimit -n is $(ulimit -n); $NSTREAMS streams need about $((NSTREAMS * 2 + 200))" >&2
+
+PIDS=()
+cleanup() {
+    local p
+    for p in "${PIDS[@]}"; do kill "$p" 2> /dev/null || true; done
+    for p in "${PIDS[@]}"; do wait "$p" 2> /dev/null || true; done
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+wait_for() { # wait_for FILE PATTERN SECONDS
+    local i
+    for ((i = 0; i < $3 * 20; i++)); do
+        grep -q "$2" "$1" 2> /dev/null && return 0
+        sleep 0.05
+    done
+    return 1
+}
+
+rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2> /dev/null || echo null; }
+hwm_kb() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status" 2> /dev/null || echo null; }
+fds_of() { find "/proc/$1/fd" -mindepth 1 -maxdepth 1 2> /dev/null | wc -l; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2> /dev/null || echo 0; }
+load1() { cut -d' ' -f1 /proc/loadavg; }
+TCK=$(getconf CLK_TCK)
+
+# ---------------------------------------------------------------- machine
+NPROC=$(nproc)
+CPU=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
+MEM_MB=$(awk '/^MemTotal:/ {print int($2 / 1024)}' /proc/meminfo)
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+BUSY_START=$(pgrep -c -x 'rustc|cargo|cc1|cc1plus|ld|clang' 2> /dev/null || true)
+BUSY_START=${BUSY_START:-0}
+COMMIT=$(git rev-parse --short HEAD 2> /dev/null || echo unknown)
+DIRTY=$(git status --porcelain --untracked-files=no -- src Cargo.toml Cargo.lock 2> /dev/null | wc -l)
+say "machine: $NPROC cpu ($CPU), load $LOAD_START, $BUSY_START compiler processes running"
+
+# ---------------------------------------------------------------- mock upstream
+"$MOCK" --port 0 --deltas "$DELTAS" > "$TMP/mock.json" 2> "$TMP/mock.err" &
+MOCK_PID=$!
+PIDS+=("$MOCK_PID")
+wait_for "$TMP/mock.json" port 10 || die "mock upstream did not start: $(cat "$TMP/mock.err")"
+MP=$(jq -r .port "$TMP/mock.json")
+DIRECT="http://127.0.0.1:$MP"
+
+# ---------------------------------------------------------------- gateway config
+KEY=$("$G" --json apikey add --name bench | jq -r .key)
+[ -n "$KEY" ] && [ "$KEY" != null ] || die "could not create a gateway key"
+"$G" upstream add --type api-key --provider anthropic --name a --key sk-ant-bench-upstream \
+    --base-url "http://127.0.0.1:$MP" > /dev/null
+"$G" upstream add --type api-key --provider openai --name o --key sk-openai-bench-upstream \
+    --base-url "http://127.0.0.1:$MP/v1" > /dev/null
+# Claude Code asking for an Opus model, sent to the OpenAI upstream as gpt-4o.
+"$G" route add --match 'claude-opus-*' --upstream o --model gpt-4o > /dev/null
+
+GW_PID="" GP=""
+start_gateway() { # start_gateway LOGFILE [RUST_LOG]
+    local log=$1 level=${2-}
+    if [ -n "$level" ]; then
+        RUST_LOG=$level "$G" server start --port 0 > "$TMP/gw.out" 2> "$log" &
+    else
+        env -u RUST_LOG "$G" server start --port 0 > "$TMP/gw.out" 2> "$log" &
+    fi
+    GW_PID=$!
+    PIDS+=("$GW_PID")
+    wait_for "$TMP/gw.out" 'listening on' 10 || die "gateway did not start: $(cat "$log")"
+    GP=$(sed -n 's|.*listening on http://127\.0\.0\.1:\([0-9]*\).*|\1|p' "$TMP/gw.out" | head -1)
+    [ -n "$GP" ] || die "cannot read the gateway port from: $(cat "$TMP/gw.out")"
+}
+stop_gateway() {
+    kill -TERM "$GW_PID" 2> /dev/null || true
+    local i
+    for ((i = 0; i < 100; i++)); do kill -0 "$GW_PID" 2> /dev/null || break; sleep 0.1; done
+    kill -KILL "$GW_PID" 2> /dev/null || true
+    wait "$GW_PID" 2> /dev/null || true
+}
+
+# ---------------------------------------------------------------- request bodies
+B="$TMP/bodies"
+mkdir -p "$B"
+"$CLIENT" body --format anthropic --model claude-sonnet-4-5 > "$B/ant.json"
+"$CLIENT" body --format anthropic --model claude-sonnet-4-5 --stream > "$B/ant-stream.json"
+"$CLIENT" body --format anthropic --model claude-opus-4-1 > "$B/ant-opus.json"
+"$CLIENT" body --format anthropic --model claude-opus-4-1 --stream > "$B/ant-opus-stream.json"
+"$CLIENT" body --format openai --model gpt-4o > "$B/oai.json"
+"$CLIENT" body --format openai --model gpt-4o --stream > "$B/oai-stream.json"
+"$CLIENT" body --format openai --model claude-sonnet-4-5 > "$B/oai-claude.json"
+"$CLIENT" body --format openai --model claude-sonnet-4-5 --stream > "$B/oai-claude-stream.json"
+"$CLIENT" body --format anthropic --model claude-sonnet-4-5 --size-kb 400 > "$B/ant-400k.json"
+
+# Headers per client format.
+hdrs() { # hdrs anthropic|openai  -> one "Name: value" per line
+    if [ "$1" = anthropic ]; then
+        printf 'x-api-key: %s\nanthropic-version: 2023-06-01\n' "$KEY"
+    else
+        printf 'Authorization: Bearer %s\n' "$KEY"
+    fi
+}
+
+# ---------------------------------------------------------------- measuring tools
+wrk_run() { # wrk_run URL BODY FORMAT SECONDS [EXTRA_HEADER] -> JSON on stdout
+    local url=$1 body=$2 fmt=$3 secs=$4 extra=${5-} lua="$TMP/wrk-$RANDOM.lua" h
+    {
+        echo 'wrk.method = "POST"'
+        echo "local f = assert(io.open(\"$body\", \"rb\")); wrk.body = f:read(\"*a\"); f:close()"
+        echo 'wrk.headers["Content-Type"] = "application/json"'
+        while IFS= read -r h; do
+            [ -n "$h" ] && echo "wrk.headers[\"${h%%: *}\"] = \"${h#*: }\""
+        done < <(hdrs "$fmt"; [ -n "$extra" ] && echo "$extra")
+        cat << 'LUA'
+done = function(s, lat, req)
+  local e = s.errors
+  local d = s.duration / 1e6
+  io.write(string.format('WRKJSON {"requests":%d,"duration_s":%.3f,"rps":%.1f,"non2xx":%d,"err_connect":%d,"err_read":%d,"err_write":%d,"err_timeout":%d,"p50_us":%.1f,"p90_us":%.1f,"p99_us":%.1f,"max_us":%.1f,"mean_us":%.1f}\n',
+    s.requests, d, (s.requests - e.status) / d, e.status, e.connect, e.read, e.write, e.timeout,
+    lat:percentile(50), lat:percentile(90), lat:percentile(99), lat.max, lat.mean))
+end
+LUA
+    } > "$lua"
+    if awk "BEGIN {exit !($WARMUP > 0)}"; then
+        wrk -t"$WRK_THREADS" -c"$CONNS" -d"${WARMUP}s" --timeout 10s -s "$lua" "$url" > /dev/null 2>&1 || true
+    fi
+    local g0 m0 g1 m1 out
+    g0=$(cpu_ticks "$GW_PID") m0=$(cpu_ticks "$MOCK_PID")
+    out=$(wrk -t"$WRK_THREADS" -c"$CONNS" -d"${secs}s" --timeout 10s -s "$lua" "$url" 2>&1) || true
+    g1=$(cpu_ticks "$GW_PID") m1=$(cpu_ticks "$MOCK_PID")
+    local j
+    j=$(sed -n 's/^WRKJSON //p' <<< "$out")
+    [ -n "$j" ] || j='{"requests":0,"rps":0,"non2xx":0,"err_connect":0,"err_read":0,"err_write":0,"err_timeout":0,"failed":true}'
+    jq -c --argjson g "$((g1 - g0))" --argjson m "$((m1 - m0))" --argjson tck "$TCK" '
+        . + {errors: (.non2xx + .err_connect + .err_read + .err_write + .err_timeout),
+             gw_cpu_s: ($g / $tck), mock_cpu_s: ($m / $tck)}' <<< "$j"
+}
+
+lat_run() { # lat_run URL BODY FORMAT TAIL [--rate R --conns C] -> JSON on stdout
+    local url=$1 body=$2 fmt=$3 tail=$4
+    shift 4
+    local args=() h
+    while IFS= read -r h; do args+=(-H "$h"); done < <(hdrs "$fmt")
+    [ -n "$tail" ] && args+=(--expect-tail "$tail")
+    "$CLIENT" load --url "$url" --body "$body" "${args[@]}" --conns 1 \
+        --duration "$LAT_SECS" --warmup "$WARMUP" "$@" ||
+        echo '{"failed": true}'
+}
+
+probe() { # probe URL BODY FORMAT -> "STATUS" ; body in $TMP/probe.out
+    local args=() h
+    while IFS= read -r h; do args+=(-H "$h"); done < <(hdrs "$3")
+    curl -sS -o "$TMP/probe.out" -w '%{http_code}' --max-time 10 -X POST \
+        -H 'content-type: application/json' "${args[@]}" --data-binary "@$2" "$1" || echo 000
+}
+
+# ---------------------------------------------------------------- scenarios
+# scenario ID TITLE CLIENT_FORMAT PATH BODY TAIL CONVERSION
+scenario() {
+    local id=$1 title=$2 fmt=$3 path=$4 body=$5 tail=$6 conv=$7
+    local gw="http://127.0.0.1:$GP$path" direct="$DIRECT$path" st avail=true note=""
+    say "scenario $id: $title"
+    st=$(probe "$gw" "$body" "$fmt")
+    if [ "$st" != 200 ]; then
+        if [ "$conv" = 1 ] && [ "$st" = 400 ]; then
+            avail=false note="conversion not available in this build"
+        else
+            avail=false note="gateway answered HTTP $st"
+        fi
+        echo "    $note: $(head -c 300 "$TMP/probe.out")" >&2
+        jq -n --arg id "$id" --arg title "$title" --argjson conv "$conv" --arg note "$note" \
+            --arg probe "$(head -c 500 "$TMP/probe.out")" --arg st "$st" \
+            '{id: $id, title: $title, conversion: ($conv == 1), available: false,
+              probe_status: ($st | tonumber), note: $note, probe_body: $probe}' > "$TMP/res/$id.json"
+        return 0
+    fi
+    local l0 dw gw_w dl gl
+    l0=$(load1)
+    dw=$(wrk_run "$direct" "$body" "$fmt" "$SECS")
+    gw_w=$(wrk_run "$gw" "$body" "$fmt" "$SECS")
+    dl=$(lat_run "$direct" "$body" "$fmt" "$tail")
+    gl=$(lat_run "$gw" "$body" "$fmt" "$tail")
+    jq -n --arg id "$id" --arg title "$title" --argjson conv "$conv" --arg load "$l0" \
+        --argjson dw "$dw" --argjson gw "$gw_w" --argjson dl "$dl" --argjson gl "$gl" \
+        --argjson bytes "$(wc -c < "$body")" --argjson rss "$(rss_kb "$GW_PID")" \
+        --argjson fds "$(fds_of "$GW_PID")" '
+        def r(x): (x * 10 | round) / 10;
+        {id: $id, title: $title, conversion: ($conv == 1), available: true,
+         request_bytes: $bytes, load1: ($load | tonumber),
+         direct: {wrk: $dw, c1: $dl}, gateway: {wrk: $gw, c1: $gl},
+         ratio: (if $dw.rps > 0 then (($gw.rps / $dw.rps) * 1000 | round) / 1000 else null end),
+         added_p50_c1_us: r($gl.latency.p50_us - $dl.latency.p50_us),
+         added_p99_c32_us: r($gw.p99_us - $dw.p99_us),
+         added_ttfb_c1_us: r($gl.ttfb.p50_us - $dl.ttfb.p50_us),
+         gw_cpu_us_per_req: (if $gw.requests > 0 then r($gw.gw_cpu_s * 1e6 / $gw.requests) else null end),
+         errors: ($dw.errors + $gw.errors + ($dl.error_total // 1) + ($gl.error_total // 1)),
+         rss_after_kb: $rss, fds_after: $fds}' > "$TMP/res/$id.json"
+    jq -r '"    direct \(.direct.wrk.rps) req/s, gateway \(.gateway.wrk.rps) req/s (\(.ratio)x); added p50@1 \(.added_p50_c1_us) us, p99@'"$CONNS"' \(.added_p99_c32_us) us, ttfb \(.added_ttfb_c1_us) us; gateway CPU \(.gw_cpu_us_per_req) us/req; errors \(.errors)"' \
+        "$TMP/res/$id.json" >&2
+}
+
+streams_run() { # streams_run ID URL BODY FORMAT TAIL PID_TO_SAMPLE -> JSON
+    local args=() h
+    while IFS= read -r h; do args+=(-H "$h"); done < <(hdrs "$4")
+    "$CLIENT" streams --url "$2" --body "$3" "${args[@]}" -H 'x-bench-interval-ms: 250' \
+        --n "$NSTREAMS" --connect-concurrency 100 --timeout 60 --rss-pid "$6" \
+        --expect-tail "$5" || echo '{"failed": true}'
+}
+
+say "gateway with RUST_LOG=warn"
+start_gateway "$TMP/gw-warn.log" warn
+sleep 0.5
+RSS_IDLE=$(rss_kb "$GW_PID")
+FDS_IDLE=$(fds_of "$GW_PID")
+say "idle gateway: VmRSS ${RSS_IDLE} kB, $FDS_IDLE fds"
+
+scenario anthropic-passthrough "Anthropic → gateway → Anthropic (JSON)" anthropic /v1/messages "$B/ant.json" "" 0
+scenario openai-passthrough "OpenAI → gateway → OpenAI (JSON)" openai /v1/chat/completions "$B/oai.json" "" 0
+scenario openai-to-anthropic "OpenAI client → Anthropic upstream (conversion, JSON)" openai /v1/chat/completions "$B/oai-claude.json" "" 1
+scenario anthropic-to-openai "Anthropic client → OpenAI upstream (conversion, JSON)" anthropic /v1/messages "$B/ant-opus.json" "" 1
+scenario anthropic-stream "Anthropic SSE pass-through ($DELTAS deltas)" anthropic /v1/messages "$B/ant-stream.json" message_stop 0
+scenario stream-openai-to-anthropic "OpenAI client → Anthropic upstream (conversion, SSE, $DELTAS deltas)" openai /v1/chat/completions "$B/oai-claude-stream.json" "[DONE]" 1
+scenario stream-anthropic-to-openai "Anthropic client → OpenAI upstream (conversion, SSE, $DELTAS deltas)" anthropic /v1/messages "$B/ant-opus-stream.json" message_stop 1
+scenario large-body "400 KB Anthropic request (pass-through, JSON)" anthropic /v1/messages "$B/ant-400k.json" "" 0
+
+# Open-loop (paced) latency: 32 connections at a fixed rate well below saturation, so
+# that p99 shows the gateway's own cost rather than queueing on a saturated 2-core box.
+say "paced: $PACED_RATE req/s over $CONNS connections (open loop), direct vs gateway"
+PACED_D=$(lat_run "$DIRECT/v1/messages" "$B/ant.json" anthropic "" --conns "$CONNS" --rate "$PACED_RATE" --duration "$SECS")
+PACED_G=$(lat_run "http://127.0.0.1:$GP/v1/messages" "$B/ant.json" anthropic "" --conns "$CONNS" --rate "$PACED_RATE" --duration "$SECS")
+jq -n --argjson d "$PACED_D" --argjson g "$PACED_G" --argjson rate "$PACED_RATE" \
+    '{rate: $rate, direct: $d, gateway: $g,
+      added_p50_us: (((($g.latency.p50_us // 0) - ($d.latency.p50_us // 0)) * 10 | round) / 10),
+      added_p99_us: (((($g.latency.p99_us // 0) - ($d.latency.p99_us // 0)) * 10 | round) / 10)}' > "$TMP/res/paced.json"
+jq -r '"    p99 direct \(.direct.latency.p99_us) us, gateway \(.gateway.latency.p99_us) us, added \(.added_p99_us) us; errors \(.direct.error_total) / \(.gateway.error_total)"' "$TMP/res/paced.json" >&2
+
+# 1,000 concurrent open streams (each lasts DELTAS x 250 ms).
+say "$NSTREAMS concurrent streams held open: direct, then through the gateway"
+ST_D=$(streams_run direct "$DIRECT/v1/messages" "$B/ant-stream.json" anthropic message_stop "$MOCK_PID")
+ST_G=$(streams_run gateway "http://127.0.0.1:$GP/v1/messages" "$B/ant-stream.json" anthropic message_stop "$GW_PID")
+ST_CONV=null
+if [ "$(jq -r .available "$TMP/res/stream-openai-to-anthropic.json")" = true ]; then
+    say "$NSTREAMS concurrent converted streams (OpenAI client → Anthropic upstream)"
+    ST_CONV=$(streams_run gateway "http://127.0.0.1:$GP/v1/chat/completions" "$B/oai-claude-stream.json" openai "[DONE]" "$GW_PID")
+fi
+sleep 1
+RSS_AFTER=$(rss_kb "$GW_PID")
+HWM=$(hwm_kb "$GW_PID")
+FDS_AFTER=$(fds_of "$GW_PID")
+jq -n --argjson d "$ST_D" --argjson g "$ST_G" --argjson c "$ST_CONV" --argjson after "$RSS_AFTER" \
+    --argjson hwm "$HWM" --argjson fds "$FDS_AFTER" \
+    '{direct: $d, gateway: $g, gateway_converted: $c, rss_after_kb: $after, hwm_kb: $hwm, fds_after: $fds}' > "$TMP/res/streams.json"
+jq -r '"    direct: \(.direct.completed_ok)/\(.direct.n) ok, errors \(.direct.error_total); gateway: \(.gateway.completed_ok)/\(.gateway.n) ok, errors \(.gateway.error_total), \(.gateway.held_open_at_sample) held at sample, VmRSS \(.gateway.server_at_peak.vm_rss_kb) kB, fds \(.gateway.server_at_peak.fds); after: VmRSS \(.rss_after_kb) kB, \(.fds_after) fds"' "$TMP/res/streams.json" >&2
+stop_gateway
+
+# Default logging (info: one access line per request, to a file).
+say "gateway with the default logging (info, stderr to a file)"
+start_gateway "$TMP/gw-info.log" ""
+sleep 0.3
+LOG0=$(wc -c < "$TMP/gw-info.log")
+INFO_W=$(wrk_run "http://127.0.0.1:$GP/v1/messages" "$B/ant.json" anthropic "$SECS")
+LOG1=$(wc -c < "$TMP/gw-info.log")
+INFO_L=$(lat_run "http://127.0.0.1:$GP/v1/messages" "$B/ant.json" anthropic "")
+jq -n --argjson w "$INFO_W" --argjson l "$INFO_L" --argjson bytes "$((LOG1 - LOG0))" \
+    --arg line "$(grep -m1 'request' "$TMP/gw-info.log" | sed 's/\x1b\[[0-9;]*m//g' | head -c 400)" \
+    '{wrk: $w, c1: $l, log_bytes: $bytes, sample_line: $line}' > "$TMP/res/logging.json"
+jq -r '"    info logging: \(.wrk.rps) req/s at '"$CONNS"' conns, p50@1 \(.c1.latency.p50_us) us"' "$TMP/res/logging.json" >&2
+stop_gateway
+
+# CLI command time.
+say "CLI: llm-gateway apikey list"
+if command -v hyperfine > /dev/null; then
+    hyperfine -N --warmup 5 --runs 50 --export-json "$TMP/cli.json" "$G apikey list" > /dev/null 2>&1 ||
+        hyperfine --warmup 5 --runs 50 --export-json "$TMP/cli.json" "$G apikey list" > /dev/null 2>&1
+    jq '{tool: "hyperfine", mean_ms: (.results[0].mean * 1000), median_ms: (.results[0].median * 1000),
+         min_ms: (.results[0].min * 1000), max_ms: (.results[0].max * 1000), runs: (.results[0].times | length)}' \
+        "$TMP/cli.json" > "$TMP/res/cli.json"
+else
+    ts=()
+    for _ in $(seq 30); do
+        t0=$(date +%s%N)
+        "$G" apikey list > /dev/null
+        ts+=($((($(date +%s%N) - t0) / 1000)))
+    done
+    printf '%s\n' "${ts[@]}" | jq -s '{tool: "date loop", mean_ms: (add / length / 1000),
+        median_ms: (sort | .[length / 2 | floor] / 1000), min_ms: (min / 1000), max_ms: (max / 1000), runs: length}' \
+        > "$TMP/res/cli.json"
+fi
+jq -r '"    mean \(.mean_ms * 100 | round / 100) ms, median \(.median_ms * 100 | round / 100) ms (\(.tool))"' "$TMP/res/cli.json" >&2
+
+# Optional profile: one `perf record` per load, on a gateway binary with symbols.
+if [ "$PERF" = 1 ]; then
+    command -v perf > /dev/null || die "--perf needs perf (apt-get install linux-perf)"
+    PB=${PERF_BIN:-$G}
+    say "perf: profiling $PB"
+    G_SAVE=$G
+    G=$PB
+    start_gateway "$TMP/gw-perf.log" warn
+    G=$G_SAVE
+    mkdir -p "$ROOT/docs/bench"
+    perf_load() { # perf_load NAME PATH BODY FORMAT
+        wrk_run "http://127.0.0.1:$GP$2" "$3" "$4" 1 > /dev/null # warm the pool
+        perf record -F 1999 -g -p "$GW_PID" -o "$TMP/perf-$1.data" -- sleep "$SECS" > /dev/null 2>&1 &
+        local pp=$!
+        sleep 0.2
+        WARMUP=0 wrk_run "http://127.0.0.1:$GP$2" "$3" "$4" "$SECS" > /dev/null
+        wait "$pp" || true
+        {
+            echo "# perf, gateway only, $1: $2 with $(wc -c < "$3") byte bodies, $CONNS conns, ${SECS}s"
+            echo "# self time by symbol (perf report --no-children --sort symbol)"
+            perf report -i "$TMP/perf-$1.data" --no-children --sort symbol --stdio --percent-limit 0.8 -g none 2> /dev/null |
+                grep -E '^ +[0-9]' | head -45
+            echo
+            echo "# inclusive time by symbol (perf report --children --sort symbol), >= 4%"
+            perf report -i "$TMP/perf-$1.data" --children --sort symbol --stdio --percent-limit 4 -g none 2> /dev/null |
+                grep -E '^ +[0-9]' | head -70
+        } > "$ROOT/docs/bench/profile-$1.txt"
+        say "    docs/bench/profile-$1.txt"
+    }
+    perf_load json /v1/messages "$B/ant.json" anthropic
+    perf_load sse /v1/messages "$B/ant-stream.json" anthropic
+    perf_load large-body /v1/messages "$B/ant-400k.json" anthropic
+    if [ "$(jq -r .available "$TMP/res/openai-to-anthropic.json")" = true ]; then
+        perf_load conversion /v1/chat/completions "$B/oai-claude.json" openai
+        perf_load conversion-sse /v1/chat/completions "$B/oai-claude-stream.json" openai
+    fi
+    stop_gateway
+fi
+
+# ---------------------------------------------------------------- results
+LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
+BUSY_END=$(pgrep -c -x 'rustc|cargo|cc1|cc1plus|ld|clang' 2> /dev/null || true)
+jq -n \
+    --arg date "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --arg commit "$COMMIT" --argjson dirty "$DIRTY" \
+    --argjson nproc "$NPROC" --arg cpu "$CPU" --argjson mem "$MEM_MB" --arg kernel "$(uname -r)" \
+    --arg load_start "$LOAD_START" --arg load_end "$LOAD_END" \
+    --argjson busy_start "$BUSY_START" --argjson busy_end "${BUSY_END:-0}" \
+    --arg command "$COMMAND" --argjson secs "$SECS" --arg lat_secs "$LAT_SECS" --argjson conns "$CONNS" \
+    --argjson wrk_threads "$WRK_THREADS" --argjson deltas "$DELTAS" --argjson nstreams "$NSTREAMS" \
+    --arg wrk "$(wrk -v 2>&1 | head -1)" \
+    --argjson rss_idle "$RSS_IDLE" --argjson fds_idle "$FDS_IDLE" \
+    --slurpfile s1 "$TMP/res/anthropic-passthrough.json" --slurpfile s2 "$TMP/res/openai-passthrough.json" \
+    --slurpfile s3 "$TMP/res/openai-to-anthropic.json" --slurpfile s4 "$TMP/res/anthropic-to-openai.json" \
+    --slurpfile s5 "$TMP/res/anthropic-stream.json" --slurpfile s6 "$TMP/res/stream-openai-to-anthropic.json" \
+    --slurpfile s7 "$TMP/res/stream-anthropic-to-openai.json" --slurpfile s8 "$TMP/res/large-body.json" \
+    --slurpfile paced "$TMP/res/paced.json" --slurpfile streams "$TMP/res/streams.json" \
+    --slurpfile logging "$TMP/res/logging.json" --slurpfile cli "$TMP/res/cli.json" '
+    def r1(x): if x == null then null else (x * 10 | round) / 10 end;
+    ($s1 + $s2 + $s3 + $s4 + $s5 + $s6 + $s7 + $s8) as $sc
+    | ($sc | map(select(.conversion and .available))) as $conv
+    | ($sc | map(select(.id == "anthropic-passthrough"))[0]) as $pt
+    | ($sc | map(select(.id == "anthropic-stream"))[0]) as $st
+    | $streams[0] as $S
+    | {
+      meta: {date: $date, commit: $commit, src_dirty_files: $dirty, nproc: $nproc, cpu: $cpu,
+             mem_mb: $mem, kernel: $kernel, load_start: $load_start, load_end: $load_end,
+             compiler_processes_start: $busy_start, compiler_processes_end: $busy_end,
+             command: $command, wrk: $wrk, wrk_threads: $wrk_threads, wrk_seconds: $secs,
+             c1_seconds: ($lat_secs | tonumber), conns: $conns, deltas: $deltas, streams: $nstreams},
+      scenarios: $sc,
+      paced: $paced[0],
+      streams: $S,
+      memory: {idle_kb: $rss_idle, idle_fds: $fds_idle,
+               streams_peak_kb: $S.gateway.server_at_peak.vm_rss_kb,
+               after_kb: $S.rss_after_kb, hwm_kb: $S.hwm_kb, fds_after: $S.fds_after},
+      logging: ($logging[0] + {warn_rps: $pt.gateway.wrk.rps,
+               rps_ratio_info_vs_warn: (if ($pt.gateway.wrk.rps // 0) > 0 then (($logging[0].wrk.rps / $pt.gateway.wrk.rps) * 1000 | round) / 1000 else null end),
+               log_bytes_per_req: (if $logging[0].wrk.requests > 0 then r1($logging[0].log_bytes / $logging[0].wrk.requests) else null end)}),
+      cli: $cli[0],
+      targets: [
+        {name: "conversion throughput at \($conns) conns ≥ 0.25 × direct",
+         value: (if ($conv | length) == 0 then "conversion not available in this build"
+                 else ($conv | map("\(.id) \(.ratio)×") | join(", ")) end),
+         pass: (if ($conv | length) == 0 then null else ($conv | all(.ratio >= 0.25)) end)},
+        {name: "added p50 latency at 1 conn ≤ 0.1 ms (Anthropic pass-through)",
+         value: "\(r1($pt.added_p50_c1_us)) µs", pass: ($pt.added_p50_c1_us <= 100)},
+        {name: "added p99 latency at \($conns) conns ≤ 1 ms (Anthropic pass-through, wrk, saturated)",
+         value: "\(r1($pt.added_p99_c32_us)) µs", pass: ($pt.added_p99_c32_us <= 1000)},
+        {name: "stream TTFB overhead ≤ 0.2 ms (Anthropic SSE, p50 at 1 conn)",
+         value: "\(r1($st.added_ttfb_c1_us)) µs", pass: ($st.added_ttfb_c1_us <= 200)},
+        {name: "\($nstreams) concurrent streams without errors",
+         value: ("\($S.gateway.completed_ok // 0)/\($nstreams) ok, \($S.gateway.error_total // "?") errors"
+                + (if $S.gateway_converted then "; converted: \($S.gateway_converted.completed_ok)/\($nstreams) ok, \($S.gateway_converted.error_total) errors" else "" end)),
+         pass: (($S.gateway.error_total == 0) and ($S.gateway.completed_ok == $nstreams)
+                and (($S.gateway_converted == null) or ($S.gateway_converted.error_total == 0)))},
+        {name: "RSS idle ≤ 20 MB", value: "\(r1($rss_idle / 1024)) MB", pass: ($rss_idle <= 20480)},
+        {name: "RSS with \($nstreams) streams ≤ 150 MB",
+         value: "\(r1([$S.gateway.server_at_peak.vm_rss_kb, ($S.gateway_converted.server_at_peak.vm_rss_kb // 0)] | max / 1024)) MB",
+         pass: ([$S.gateway.server_at_peak.vm_rss_kb, ($S.gateway_converted.server_at_peak.vm_rss_kb // 0)] | max <= 153600)},
+        {name: "CLI command ≤ 20 ms (apikey list)", value: "\(r1($cli[0].mean_ms)) ms",
+         pass: ($cli[0].mean_ms <= 20)}
+      ]
+    }' > "$TMP/results.json"
+
+# Console summary.
+echo
+jq -r '
+  def f(x): if x == null then "-" else (x | tostring) end;
+  "Scenario | direct req/s | gateway req/s | ratio | +p50@1 µs | +p99@\(.meta.conns) µs | +TTFB µs | errors",
+  (.scenarios[] | if .available then
+     "\(.id) | \(.direct.wrk.rps) | \(.gateway.wrk.rps) | \(.ratio) | \(.added_p50_c1_us) | \(.added_p99_c32_us) | \(if (.direct.c1.ttfb.p50_us // 0) > 0 and (.id | test("stream")) then .added_ttfb_c1_us else "-" end) | \(.errors)"
+   else "\(.id) | \(.note)" end),
+  "",
+  (.targets[] | "\(if .pass == null then "N/A " elif .pass then "PASS" else "FAIL" end)  \(.name): \(.value)")' \
+    "$TMP/results.json" | sed 's/ | /\t/g' | column -t -s $'\t' || true
+echo "load average: start $LOAD_START, end $LOAD_END"
+
+[ "$DOCS" = 1 ] || { say "--no-docs: results not written"; exit 0; }
+
+# ---------------------------------------------------------------- docs
+mkdir -p "$ROOT/docs/bench"
+cp "$TMP/results.json" "$ROOT/docs/bench/results.json"
+
+# Chart: gateway throughput as a share of direct, per scenario.
+jq -r '
+  def esc: gsub("&"; "&amp;") | gsub("<"; "&lt;") | gsub(">"; "&gt;");
+  def k(x): if x >= 1000 then "\((x / 100 | round) / 10)k" else "\(x | round)" end;
+  .scenarios as $s | ($s | length) as $n
+  | 300 as $x0 | 360 as $w | 34 as $rh | 70 as $y0
+  | ($y0 + $n * $rh + 50) as $h
+  | "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"900\" height=\"\($h)\" viewBox=\"0 0 900 \($h)\" font-family=\"Helvetica,Arial,sans-serif\" font-size=\"13\">",
+    "<rect width=\"900\" height=\"\($h)\" fill=\"#fff\"/>",
+    "<text x=\"20\" y=\"28\" font-size=\"17\" font-weight=\"bold\">llm-gateway throughput as a share of direct-to-mock (\(.meta.conns) connections, wrk)</text>",
+    "<text x=\"20\" y=\"48\" fill=\"#555\">\(.meta.nproc) CPU \(.meta.cpu | esc); load \(.meta.load_start); commit \(.meta.commit); \(.meta.date)</text>",
+    ([0, 0.25, 0.5, 0.75, 1] | .[] as $t
+      | "<line x1=\"\($x0 + $t * $w)\" y1=\"\($y0 - 8)\" x2=\"\($x0 + $t * $w)\" y2=\"\($y0 + $n * $rh)\" stroke=\"\(if $t == 0.25 then "#c0392b" else "#ddd" end)\" \(if $t == 0.25 then "stroke-dasharray=\"5,4\"" else "" end)/>",
+        "<text x=\"\($x0 + $t * $w)\" y=\"\($y0 + $n * $rh + 16)\" text-anchor=\"middle\" fill=\"#555\">\($t * 100 | round)%</text>"),
+    "<text x=\"\($x0 + 0.25 * $w + 4)\" y=\"\($y0 - 12)\" fill=\"#c0392b\" font-size=\"11\">conversion target 25%</text>",
+    ($s | to_entries[] | .key as $i | .value as $v | ($y0 + $i * $rh) as $y
+      | "<text x=\"\($x0 - 10)\" y=\"\($y + 20)\" text-anchor=\"end\">\($v.id | esc)</text>",
+        (if $v.available then
+           ([$v.ratio, 1] | min) as $r
+           | "<rect x=\"\($x0)\" y=\"\($y + 6)\" width=\"\($r * $w | . * 10 | round / 10)\" height=\"20\" fill=\"\(if $v.conversion then "#8e44ad" else "#2980b9" end)\"/>",
+             "<text x=\"\($x0 + $r * $w + 6)\" y=\"\($y + 20)\" fill=\"#222\">\(($v.ratio * 1000 | round) / 10)%  (\(k($v.gateway.wrk.rps)) vs \(k($v.direct.wrk.rps)) req/s)</text>"
+         else
+           "<text x=\"\($x0 + 6)\" y=\"\($y + 20)\" fill=\"#999\" font-style=\"italic\">\($v.note | esc)</text>"
+         end)),
+    "<text x=\"20\" y=\"\($h - 10)\" fill=\"#555\" font-size=\"11\">blue: pass-through, purple: conversion; bar = gateway req/s ÷ direct req/s; generated by scripts/bench.sh</text>",
+    "</svg>"' "$TMP/results.json" > "$ROOT/docs/bench/throughput.svg"
+
+# The generated section of docs/benchmarks.md (between the markers).
+jq -r '
+  def f(x): if x == null then "–" else (x | tostring) end;
+  def us(x): if x == null then "–" else ((x * 10 | round) / 10 | tostring) end;
+  def k(x): if x == null then "–" elif x >= 1000 then "\((x / 100 | round) / 10)k" else "\(x | round)" end;
+  .meta as $m |
+  "<!-- bench:begin (generated by scripts/bench.sh; edits here are overwritten) -->",
+  "",
+  "### Last run",
+  "",
+  "- **When / what:** \($m.date), commit `\($m.commit)`\(if $m.src_dirty_files > 0 then " + \($m.src_dirty_files) uncommitted change(s) under src/ or Cargo.*" else "" end)",
+  "- **Machine:** \($m.nproc) CPU, \($m.cpu), \($m.mem_mb) MB RAM, Linux \($m.kernel); gateway, mock and load generator all on this box",
+  "- **Load average:** \($m.load_start) at start, \($m.load_end) at the end; compiler processes running: \($m.compiler_processes_start) at start, \($m.compiler_processes_end) at the end",
+  "- **Command:** `\($m.command)` (\($m.wrk), \($m.wrk_threads) wrk thread(s), \($m.conns) connections, \($m.wrk_seconds) s per run after warm-up; 1-connection runs \($m.c1_seconds) s; \($m.deltas) deltas per streamed answer)",
+  "",
+  "![gateway throughput as a share of direct](bench/throughput.svg)",
+  "",
+  "#### Targets",
+  "",
+  "| | Target | Measured |",
+  "|---|---|---|",
+  (.targets[] | "| \(if .pass == null then "N/A" elif .pass then "**PASS**" else "**FAIL**" end) | \(.name) | \(.value) |"),
+  "",
+  "#### Scenarios (direct = same request straight to the mock; gateway = through llm-gateway)",
+  "",
+  "| Scenario | Request | Direct req/s | Gateway req/s | Ratio | p50 @1 conn direct / gateway (µs) | Added p50 | p99 @\($m.conns) direct / gateway (µs) | Added p99 | Stream TTFB @1 direct / gateway (µs) | Added TTFB | Gateway CPU µs/req | Errors | load1 |",
+  "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+  (.scenarios[] | if .available then
+    "| \(.title) | \((.request_bytes / 1024 * 10 | round) / 10) KB | \(k(.direct.wrk.rps)) | \(k(.gateway.wrk.rps)) | **\(.ratio)×** | \(us(.direct.c1.latency.p50_us)) / \(us(.gateway.c1.latency.p50_us)) | \(us(.added_p50_c1_us)) | \(us(.direct.wrk.p99_us)) / \(us(.gateway.wrk.p99_us)) | \(us(.added_p99_c32_us)) | \(if (.id | test("stream")) then "\(us(.direct.c1.ttfb.p50_us)) / \(us(.gateway.c1.ttfb.p50_us))" else "–" end) | \(if (.id | test("stream")) then us(.added_ttfb_c1_us) else "–" end) | \(f(.gw_cpu_us_per_req)) | \(.errors) | \(.load1) |"
+  else
+    "| \(.title) | – | – | – | – | – | – | – | – | – | – | – | \(.note) (HTTP \(.probe_status)) | – |"
+  end),
+  "",
+  "#### Latency when not saturated (open loop, \(.paced.rate) req/s over \($m.conns) connections, Anthropic pass-through)",
+  "",
+  "| | p50 (µs) | p99 (µs) | p99.9 (µs) | errors |",
+  "|---|---|---|---|---|",
+  "| direct | \(us(.paced.direct.latency.p50_us)) | \(us(.paced.direct.latency.p99_us)) | \(us(.paced.direct.latency.p999_us)) | \(f(.paced.direct.error_total)) |",
+  "| gateway | \(us(.paced.gateway.latency.p50_us)) | \(us(.paced.gateway.latency.p99_us)) | \(us(.paced.gateway.latency.p999_us)) | \(f(.paced.gateway.error_total)) |",
+  "| added | \(us(.paced.added_p50_us)) | \(us(.paced.added_p99_us)) | | |",
+  "",
+  "#### \($m.streams) concurrent streams (Anthropic SSE, \($m.deltas) deltas 250 ms apart, each on its own connection)",
+  "",
+  "| | completed ok | errors | held open at sample | all open after | TTFB p50 / p99 (ms) | server VmRSS at peak | server fds at peak |",
+  "|---|---|---|---|---|---|---|---|",
+  (.streams as $S | ["direct", "gateway", "gateway_converted"][] as $k | $S[$k] | select(. != null) |
+    "| \($k | sub("_"; " ")) | \(.completed_ok)/\(.n) | \(.error_total) \(.errors | to_entries | map(select(.value > 0) | "\(.key) \(.value)") | if length > 0 then "(" + join(", ") + ")" else "" end) | \(.held_open_at_sample) | \(.all_open_after_ms) ms | \(us((.ttfb.p50_us // 0) / 1000)) / \(us((.ttfb.p99_us // 0) / 1000)) | \(if .server_at_peak.vm_rss_kb then "\((.server_at_peak.vm_rss_kb / 1024 * 10 | round) / 10) MB" else "–" end) | \(f(.server_at_peak.fds)) |"),
+  "",
+  "#### Memory, logging, CLI",
+  "",
+  "| | |",
+  "|---|---|",
+  "| Gateway VmRSS idle (after start) | \((.memory.idle_kb / 1024 * 10 | round) / 10) MB, \(.memory.idle_fds) fds |",
+  "| Gateway VmRSS with \($m.streams) streams | \((.memory.streams_peak_kb / 1024 * 10 | round) / 10) MB |",
+  "| Gateway VmRSS after all load (1 s after the streams ended) | \((.memory.after_kb / 1024 * 10 | round) / 10) MB (peak VmHWM \((.memory.hwm_kb / 1024 * 10 | round) / 10) MB), \(.memory.fds_after) fds |",
+  "| Default logging (info, access line per request, to a file) | \(k(.logging.wrk.rps)) req/s at \($m.conns) conns vs \(k(.logging.warn_rps)) with RUST_LOG=warn (\(.logging.rps_ratio_info_vs_warn)×); p50 @1 conn \(us(.logging.c1.latency.p50_us)) µs; \(.logging.log_bytes_per_req) log bytes/request |",
+  "| CLI `llm-gateway apikey list` | mean \((.cli.mean_ms * 100 | round) / 100) ms, median \((.cli.median_ms * 100 | round) / 100) ms, min \((.cli.min_ms * 100 | round) / 100) ms (\(.cli.runs) runs, \(.cli.tool)) |",
+  "",
+  "Raw numbers: [bench/results.json](bench/results.json).",
+  "",
+  "<!-- bench:end -->"' "$TMP/results.json" > "$TMP/section.md"
+
+DOC="$ROOT/docs/benchmarks.md"
+if [ -f "$DOC" ] && grep -q '<!-- bench:begin' "$DOC" && grep -q '<!-- bench:end -->' "$DOC"; then
+    awk -v sec="$TMP/section.md" '
+        /<!-- bench:begin/ { while ((getline l < sec) > 0) print l; skip = 1; next }
+        /<!-- bench:end -->/ { skip = 0; next }
+        !skip { print }' "$DOC" > "$TMP/doc.md"
+    cp "$TMP/doc.md" "$DOC"
+else
+    { echo "# Benchmarks"; echo; echo "Run \`bash scripts/bench.sh\`."; echo; cat "$TMP/section.md"; } > "$DOC"
+fi
+say "wrote docs/benchmarks.md, docs/bench/results.json, docs/bench/throughput.svg"
