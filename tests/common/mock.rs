@@ -418,6 +418,14 @@ impl Shared {
         if !v.is_object() {
             return Err("body must be a JSON object".into());
         }
+        // The rules the real APIs enforce (roles, pairing of tool calls and results,
+        // ids, non-empty text, thinking budgets...), shared with the converter tests.
+        if path != "/v1/messages/count_tokens" {
+            match self.flavor {
+                Flavor::Anthropic => llm_gateway::convert::validate_anthropic_request(v)?,
+                Flavor::OpenAi => llm_gateway::convert::validate_openai_request(v)?,
+            }
+        }
         if !v["model"].is_string() {
             return Err("model: Field required".into());
         }
