@@ -38,9 +38,12 @@ pub fn anthropic_to_openai_request(
         Value::Array(convert_messages(body.get("system"), messages)?),
     );
 
-    let effort = reasoning_effort(body);
+    // Only reasoning models take `reasoning_effort` (gpt-4o, DeepSeek and most
+    // compatible services refuse it), and they want `max_completion_tokens`.
+    let reasoning = is_reasoning_model(&opts.upstream_model);
+    let effort = reasoning_effort(body).filter(|_| reasoning);
     if let Some(max) = body.get("max_tokens").and_then(Value::as_u64) {
-        let key = if effort.is_some() || is_reasoning_model(&opts.upstream_model) {
+        let key = if reasoning {
             "max_completion_tokens"
         } else {
             "max_tokens"

@@ -123,23 +123,28 @@ fn images_documents_and_consecutive_turns() {
 
 #[test]
 fn thinking_and_reasoning_models() {
-    let out = convert(
-        json!({"model": "c", "max_tokens": 20000, "messages": [{"role": "user", "content": "x"}],
-        "thinking": {"type": "enabled", "budget_tokens": 10000}}),
-    );
+    let thinking = json!({"model": "c", "max_tokens": 20000, "messages": [{"role": "user", "content": "x"}],
+        "thinking": {"type": "enabled", "budget_tokens": 10000}});
+    let out = anthropic_to_openai_request(&thinking, &opts("o3")).unwrap();
     assert_eq!(out["reasoning_effort"], "high");
     assert_eq!(out["max_completion_tokens"], 20000);
     assert!(out.get("max_tokens").is_none());
+    // Non-reasoning models refuse `reasoning_effort`: thinking is dropped for them.
+    let out = anthropic_to_openai_request(&thinking, &opts("gpt-4o")).unwrap();
+    assert!(out.get("reasoning_effort").is_none());
+    assert_eq!(out["max_tokens"], 20000);
     let plain = anthropic_to_openai_request(
         &json!({"model": "c", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}]}),
         &opts("o4-mini"),
     )
     .unwrap();
     assert_eq!(plain["max_completion_tokens"], 5);
-    let adaptive = convert(
-        json!({"model": "c", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}],
+    let adaptive = anthropic_to_openai_request(
+        &json!({"model": "c", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}],
         "thinking": {"type": "adaptive"}, "output_config": {"effort": "low"}}),
-    );
+        &opts("gpt-5-mini"),
+    )
+    .unwrap();
     assert_eq!(adaptive["reasoning_effort"], "low");
 }
 
