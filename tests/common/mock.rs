@@ -50,6 +50,10 @@ pub struct Behavior {
     pub deltas: usize,
     /// Abort the connection after this many stream events.
     pub break_after: Option<usize>,
+    /// Go silent (connection open) after this many stream events.
+    pub stall_after: Option<usize>,
+    /// Send these bytes as the whole SSE stream instead of a well-formed one.
+    pub raw_stream: Option<String>,
 }
 
 pub struct Mock {
@@ -517,12 +521,23 @@ impl Shared {
                 req["stream_options"]["include_usage"] == true,
             ),
         };
+        let events = match &b.raw_stream {
+            Some(raw) => vec![raw.clone()],
+            None => events,
+        };
         let (tx, rx) = mpsc::channel::<Result<Frame<Bytes>, std::io::Error>>(4);
         let gap = b.event_gap;
         let break_after = b.break_after;
+        let stall_after = b.stall_after;
         let aborted = self.aborted.clone();
         tokio::spawn(async move {
             for (i, e) in events.into_iter().enumerate() {
+                if stall_after == Some(i) {
+                    // Silent but open until the client gives up.
+                    tx.closed().await;
+                    *aborted.lock().expect("aborted") += 1;
+                    return;
+                }
                 if break_after == Some(i) {
                     // Let what was sent reach the wire first, as on a real broken connection.
                     tokio::time::sleep(Duration::from_millis(100)).await;
