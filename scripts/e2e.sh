@@ -2,7 +2,7 @@
 # End-to-end tests: the official Python SDKs and the real Claude Code CLI against the
 # real gateway binary and strict mock upstreams, all on 127.0.0.1.
 #
-#   bash scripts/e2e.sh                  # whole suite (conversion tests skipped)
+#   bash scripts/e2e.sh                  # whole suite
 #   bash scripts/e2e.sh -m conversion   # only the OpenAI<->Anthropic conversion tests
 #   bash scripts/e2e.sh -k claude -x     # extra arguments go to pytest
 #
