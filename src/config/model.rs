@@ -241,6 +241,25 @@ fn default_weight() -> u32 {
 }
 
 impl Upstream {
+    /// An enabled API-key upstream with defaults, for tests.
+    #[cfg(test)]
+    pub fn for_test(id: &str, provider: Provider) -> Self {
+        Upstream {
+            id: id.into(),
+            name: id.into(),
+            provider,
+            auth_type: AuthType::ApiKey,
+            base_url: None,
+            api_key: Some("sk-test-secret".into()),
+            status: Status::Enabled,
+            priority: 0,
+            weight: 1,
+            models: Vec::new(),
+            oauth: None,
+            created_at: Timestamp::now(),
+        }
+    }
+
     pub fn base_url(&self) -> &str {
         self.base_url
             .as_deref()

@@ -170,22 +170,11 @@ pub fn check_url(url: &str) -> Result<(), String> {
 mod tests {
     use super::*;
     use crate::config::model::*;
-    use crate::util::Timestamp;
 
     fn upstream(id: &str, name: &str) -> Upstream {
         Upstream {
-            id: id.into(),
             name: name.into(),
-            provider: Provider::Openai,
-            auth_type: AuthType::ApiKey,
-            base_url: None,
-            api_key: Some("sk-x".into()),
-            status: Status::Enabled,
-            priority: 0,
-            weight: 1,
-            models: vec![],
-            oauth: None,
-            created_at: Timestamp::now(),
+            ..Upstream::for_test(id, Provider::Openai)
         }
     }
 

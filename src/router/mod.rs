@@ -167,23 +167,13 @@ pub fn serves(u: &Upstream, model: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{AuthType, Upstream};
-    use crate::util::Timestamp;
+    use crate::config::Upstream;
 
     fn up(id: &str, p: Provider, models: &[&str], prio: i32) -> Upstream {
         Upstream {
-            id: id.into(),
-            name: id.into(),
-            provider: p,
-            auth_type: AuthType::ApiKey,
-            base_url: None,
-            api_key: Some("k".into()),
-            status: Status::Enabled,
             priority: prio,
-            weight: 1,
             models: models.iter().map(|s| s.to_string()).collect(),
-            oauth: None,
-            created_at: Timestamp::now(),
+            ..Upstream::for_test(id, p)
         }
     }
 

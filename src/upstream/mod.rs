@@ -193,23 +193,12 @@ pub fn authenticate(u: &Upstream, headers: &mut HeaderMap) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{AuthType, Status};
-    use crate::util::Timestamp;
 
     fn up(p: Provider, base: Option<&str>) -> Upstream {
         Upstream {
-            id: "u".into(),
-            name: "u".into(),
-            provider: p,
-            auth_type: AuthType::ApiKey,
             base_url: base.map(Into::into),
             api_key: Some("secret".into()),
-            status: Status::Enabled,
-            priority: 0,
-            weight: 1,
-            models: vec![],
-            oauth: None,
-            created_at: Timestamp::now(),
+            ..Upstream::for_test("u", p)
         }
     }
 
