@@ -201,3 +201,74 @@ fn slow_readers_get_everything_and_vanishing_ones_leak_nothing() {
         "upstream streams cancelled"
     );
 }
+
+/// Send a request and give up after `after`, before the upstream answered.
+fn give_up_after(url: &str, key: &str, body: &Value, after: Duration) {
+    let addr = url.trim_start_matches("http://").to_string();
+    let mut c = std::net::TcpStream::connect(&addr).unwrap();
+    let body = body.to_string();
+    write!(c, "POST /v1/messages HTTP/1.1\r\nhost: x\r\nx-api-key: {key}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}", body.len()).unwrap();
+    std::thread::sleep(after);
+    drop(c);
+}
+
+#[test]
+fn a_client_giving_up_before_the_answer_leaks_nothing() {
+    let env = Env::new();
+    let ant = Mock::start(Flavor::Anthropic, "sk-ant-k");
+    env.add_upstream("ant", &ant, &[]);
+    env.edit_config(|v| {
+        v["breaker"]["consecutive_failures"] = 1.into();
+        v["breaker"]["cooldown_secs"] = 1.into();
+    });
+    let key = env.add_key("c", "read,write");
+    let server = env.start();
+    ant.set(|b| b.delay_headers = Some(Duration::from_millis(1500)));
+    give_up_after(
+        &server.url,
+        &key,
+        &anthropic(false),
+        Duration::from_millis(200),
+    );
+    assert!(
+        eventually(Duration::from_secs(3), || in_flight(&env) == 0),
+        "in-flight count released"
+    );
+
+    // Open the circuit, let it go half-open, and abandon the probe request.
+    ant.set(|b| {
+        b.delay_headers = None;
+        b.fail_with = Some((500, "{}".into()));
+    });
+    assert_eq!(
+        post_json(
+            &format!("{}/v1/messages", server.url),
+            &[("x-api-key", &key)],
+            &anthropic(false)
+        )
+        .status,
+        500
+    );
+    ant.set(|b| {
+        b.fail_with = None;
+        b.delay_headers = Some(Duration::from_millis(1500));
+    });
+    std::thread::sleep(Duration::from_millis(1100));
+    give_up_after(
+        &server.url,
+        &key,
+        &anthropic(false),
+        Duration::from_millis(200),
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    // The probe slot was freed: the next request probes, succeeds, and closes it.
+    ant.set(|b| b.delay_headers = None);
+    let r = post_json(
+        &format!("{}/v1/messages", server.url),
+        &[("x-api-key", &key)],
+        &anthropic(false),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(env.json(&["status"])["upstreams"][0]["breaker"], "closed");
+    assert!(eventually(Duration::from_secs(3), || in_flight(&env) == 0));
+}

@@ -21,6 +21,15 @@ pub enum BreakerState {
     HalfOpen,
 }
 
+/// What [`Breaker::acquire`] grants.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Permit {
+    Denied,
+    Normal,
+    /// The half-open probe: whoever holds it must report an outcome or release it.
+    Probe,
+}
+
 #[derive(Debug, Clone)]
 pub struct Breaker {
     state: BreakerState,
@@ -115,16 +124,21 @@ impl Breaker {
     }
 
     /// Take permission for one request. In half-open, only one probe at a time.
-    pub fn try_acquire(&mut self, now: Instant) -> bool {
+    pub fn acquire(&mut self, now: Instant) -> Permit {
         match self.state(now) {
-            BreakerState::Closed => true,
-            BreakerState::Open => false,
-            BreakerState::HalfOpen if self.probe_in_flight => false,
+            BreakerState::Closed => Permit::Normal,
+            BreakerState::Open => Permit::Denied,
+            BreakerState::HalfOpen if self.probe_in_flight => Permit::Denied,
             BreakerState::HalfOpen => {
                 self.probe_in_flight = true;
-                true
+                Permit::Probe
             }
         }
+    }
+
+    /// [`Breaker::acquire`], as a yes or no.
+    pub fn try_acquire(&mut self, now: Instant) -> bool {
+        self.acquire(now) != Permit::Denied
     }
 
     pub fn on_success(&mut self, now: Instant, cfg: &BreakerConfig) {

@@ -2,6 +2,7 @@
 //! upstream, send the bytes as received (or converted, when the upstream speaks the
 //! other API) with the upstream's credentials; `respond` streams the answer back.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -19,10 +20,12 @@ use super::errors::GatewayError;
 use super::format::{ApiFormat, Endpoint};
 use super::respond::respond;
 use super::state::{AppState, Snapshot};
+use super::stats::UpstreamStats;
 use super::translate::{self, Shape};
 use crate::config::{AuthType, OAuthTokens, Provider, Upstream};
 use crate::oauth::refresh::When;
 use crate::oauth::shaping;
+use crate::router::breaker::Permit;
 use crate::router::health::Availability;
 use crate::router::{NoRoute, ratelimit, select};
 use crate::upstream::{UpstreamError, authenticate, error_chain, is_hop_or_owned, upstream_uri};
@@ -315,9 +318,15 @@ async fn attempt_all(
         let Some(stats) = snap.stats(&upstream.id).cloned() else {
             continue;
         };
-        if !stats.health().breaker.try_acquire(now) {
+        let permit = stats.health().breaker.acquire(now);
+        if permit == Permit::Denied {
             continue; // another request holds the half-open probe
         }
+        // If this request is cancelled (the client went away) before an outcome is
+        // recorded, the probe slot must not stay taken.
+        let _probe = ProbeGuard {
+            stats: (permit == Permit::Probe).then(|| stats.clone()),
+        };
         attempts += 1;
         // Subscription tokens: refreshed first when about to expire; refreshed once
         // and retried when the upstream refuses them.
@@ -328,7 +337,7 @@ async fn attempt_all(
         let mut refreshed_after_401 = false;
         loop {
             let out = build_request(upstream, tokens.as_ref(), inb, rc.endpoint, path, query)?;
-            stats.start();
+            let in_flight = InFlight::new(&stats);
             let sent = Instant::now();
             let result = tokio::time::timeout_at(deadline, snap.client.send(out))
                 .await
@@ -341,7 +350,7 @@ async fn attempt_all(
                 Err(e) => {
                     stats.failed(&e.to_string());
                     stats.health().failure(now, &breaker_cfg);
-                    stats.end();
+                    drop(in_flight);
                     tracing::warn!(id = %request_id, upstream = %upstream.name, "upstream failed: {}", error_chain(&e));
                     last_error = Some(e);
                     break;
@@ -356,11 +365,13 @@ async fn attempt_all(
                     if let Some(s) = &inb.session {
                         state.remember_session(s, &upstream.id);
                     }
+                    in_flight.hand_over();
                     return respond(rc, inb, upstream, stats, resp, breaker_cfg).await;
                 }
                 Verdict::ReturnAsIs => {
                     // The request's own fault (400, 404, 413...): the upstream is fine.
                     stats.health().success(now, &breaker_cfg, latency);
+                    in_flight.hand_over();
                     return respond(rc, inb, upstream, stats, resp, breaker_cfg).await;
                 }
                 Verdict::RateLimited => {
@@ -369,16 +380,16 @@ async fn attempt_all(
                     tracing::info!(id = %request_id, upstream = %upstream.name, "rate limited; resting {}s", rest.as_secs());
                 }
                 Verdict::AuthRefused if tokens.is_some() && !refreshed_after_401 => {
-                    stats.end();
                     refreshed_after_401 = true;
                     let before = tokens.as_ref().map(|t| t.access_token.clone());
                     tokens = fresh_tokens(state, upstream, &tokens, When::Refused).await;
                     if tokens.as_ref().map(|t| &t.access_token) != before.as_ref() {
+                        drop(in_flight);
                         continue; // retry this upstream with the new token
                     }
-                    stats.resume();
-                    stats.health().auth_failed = true;
-                    stats.health().breaker.release_probe();
+                    let mut h = stats.health();
+                    h.auth_failed = true;
+                    h.breaker.release_probe();
                 }
                 Verdict::AuthRefused => {
                     let mut h = stats.health();
@@ -391,7 +402,7 @@ async fn attempt_all(
                     tracing::warn!(id = %request_id, upstream = %upstream.name, "upstream failed with HTTP {status}");
                 }
             }
-            stats.end();
+            drop(in_flight);
             last_response = Some((resp, upstream));
             break;
         }
@@ -478,6 +489,50 @@ async fn fresh_tokens(
             .and_then(|u| u.oauth.clone())
             .or_else(|| current.clone()),
         Err(_) => current.clone(),
+    }
+}
+
+/// Counts a request as in flight on an upstream until it is dropped — also when the
+/// client goes away and the request future with it — or handed to the response
+/// body, which then accounts for it.
+struct InFlight {
+    stats: Arc<UpstreamStats>,
+    armed: bool,
+}
+
+impl InFlight {
+    fn new(stats: &Arc<UpstreamStats>) -> Self {
+        stats.start();
+        InFlight {
+            stats: stats.clone(),
+            armed: true,
+        }
+    }
+
+    fn hand_over(mut self) {
+        self.armed = false;
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if self.armed {
+            self.stats.end();
+        }
+    }
+}
+
+/// Frees a half-open probe slot when the attempt that holds it ends, however it
+/// ends (an outcome already freed it; a cancelled request did not).
+struct ProbeGuard {
+    stats: Option<Arc<UpstreamStats>>,
+}
+
+impl Drop for ProbeGuard {
+    fn drop(&mut self) {
+        if let Some(s) = &self.stats {
+            s.health().breaker.release_probe();
+        }
     }
 }
 
