@@ -11,7 +11,6 @@ use http::{Request, Response};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use serde::Deserialize;
-use serde::de::IgnoredAny;
 
 use super::auth::Caller;
 use super::body::GatewayBody;
@@ -42,7 +41,8 @@ pub struct RequestCtx<'a> {
     pub started: Instant,
 }
 
-/// The few request fields the gateway needs; the rest of the body is not touched.
+/// The few request fields the gateway needs. Every other field is skipped by the
+/// parser without being built (no `flatten` here: it would buffer them all).
 #[derive(Deserialize)]
 struct Meta {
     model: Option<String>,
@@ -51,22 +51,16 @@ struct Meta {
     /// OpenAI: `user`.
     user: Option<serde_json::Value>,
     stream_options: Option<StreamOptions>,
-    #[serde(flatten)]
-    _rest: IgnoredAny,
 }
 
 #[derive(Deserialize)]
 struct StreamOptions {
     include_usage: Option<bool>,
-    #[serde(flatten)]
-    _rest: IgnoredAny,
 }
 
 #[derive(Deserialize)]
 struct MetaUser {
     user_id: Option<serde_json::Value>,
-    #[serde(flatten)]
-    _rest: IgnoredAny,
 }
 
 impl Meta {

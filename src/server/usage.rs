@@ -55,15 +55,24 @@ impl UsageSniffer {
         match self {
             UsageSniffer::Sse(_, u) => *u,
             UsageSniffer::Json(buf) => {
+                // Only `usage` is built; the rest of the answer is skipped, not parsed
+                // into values.
                 let mut u = Usage::default();
-                if let Ok(v) = serde_json::from_slice::<Value>(buf) {
-                    merge(&mut u, &v);
+                if let Ok(only) = serde_json::from_slice::<UsageOnly>(buf)
+                    && let Some(usage) = only.usage
+                {
+                    merge(&mut u, &serde_json::json!({ "usage": usage }));
                 }
                 u
             }
             UsageSniffer::Off => Usage::default(),
         }
     }
+}
+
+#[derive(serde::Deserialize)]
+struct UsageOnly {
+    usage: Option<Value>,
 }
 
 /// Take the usage from an Anthropic message / event or an OpenAI completion / chunk.
