@@ -714,3 +714,32 @@ fn first_run_creates_a_key_and_says_what_to_do() {
     assert!(r.text().contains("upstream add"));
     assert!(!server.logs().contains(&key));
 }
+
+#[test]
+fn http2_cleartext_clients_are_served() {
+    let s = setup();
+    let server = s.env.start();
+    let url = format!("{}/v1/messages", server.url);
+    let key = s.key.clone();
+    let (status, version, body) = common::runtime().block_on(async move {
+        let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new())
+            .http2_only(true)
+            .build_http();
+        let req = http::Request::post(url)
+            .header("content-type", "application/json")
+            .header("x-api-key", key)
+            .body(Full::new(Bytes::from(anthropic_body(false).to_string())))
+            .unwrap();
+        let resp = tokio::time::timeout(Duration::from_secs(10), client.request(req))
+            .await
+            .unwrap()
+            .unwrap();
+        let status = resp.status().as_u16();
+        let version = resp.version();
+        let body = resp.into_body().collect().await.unwrap().to_bytes();
+        (status, version, body)
+    });
+    assert_eq!(status, 200);
+    assert_eq!(version, http::Version::HTTP_2);
+    assert!(String::from_utf8_lossy(&body).contains("Hello from the mock upstream."));
+}
