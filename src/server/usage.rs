@@ -1,9 +1,8 @@
 //! Reads token usage out of a response as it streams past, without holding the
-//! stream: SSE events are parsed incrementally; a JSON body is copied up to a bound.
+//! stream: SSE `data:` lines are scanned as they arrive and only those that mention
+//! `"usage"` are parsed; a JSON body is copied up to a bound.
 
 use serde_json::Value;
-
-use crate::sse::SseParser;
 
 /// Token counts seen so far.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -15,16 +14,20 @@ pub struct Usage {
 const JSON_LIMIT: usize = 1024 * 1024;
 
 pub enum UsageSniffer {
-    Sse(SseParser, Usage),
+    /// The unfinished last line, and the usage seen so far.
+    Sse(Vec<u8>, Usage),
     Json(Vec<u8>),
     Off,
 }
+
+/// Longest SSE line kept while waiting for its end; longer lines are skipped.
+const LINE_LIMIT: usize = 1024 * 1024;
 
 impl UsageSniffer {
     pub fn for_content_type(ct: Option<&str>) -> Self {
         match ct {
             Some(ct) if ct.starts_with("text/event-stream") => {
-                UsageSniffer::Sse(SseParser::new(1024 * 1024), Usage::default())
+                UsageSniffer::Sse(Vec::new(), Usage::default())
             }
             Some(ct) if ct.starts_with("application/json") => UsageSniffer::Json(Vec::new()),
             _ => UsageSniffer::Off,
@@ -33,13 +36,25 @@ impl UsageSniffer {
 
     pub fn observe(&mut self, chunk: &[u8]) {
         match self {
-            UsageSniffer::Sse(parser, usage) => parser.feed(chunk, |e| {
-                if e.data.contains("\"usage\"")
-                    && let Ok(v) = serde_json::from_str::<Value>(&e.data)
-                {
-                    merge(usage, &v);
+            UsageSniffer::Sse(carry, usage) => {
+                let mut rest = chunk;
+                while let Some(i) = rest.iter().position(|&b| b == b'\n') {
+                    let (line, tail) = rest.split_at(i);
+                    rest = &tail[1..];
+                    if carry.is_empty() {
+                        sniff_line(line, usage);
+                    } else {
+                        carry.extend_from_slice(line);
+                        sniff_line(carry, usage);
+                        carry.clear();
+                    }
                 }
-            }),
+                if carry.len() + rest.len() <= LINE_LIMIT {
+                    carry.extend_from_slice(rest);
+                } else {
+                    carry.clear();
+                }
+            }
             UsageSniffer::Json(buf) => {
                 if buf.len() + chunk.len() <= JSON_LIMIT {
                     buf.extend_from_slice(chunk);
@@ -67,6 +82,19 @@ impl UsageSniffer {
             }
             UsageSniffer::Off => Usage::default(),
         }
+    }
+}
+
+/// Parse one SSE line when it is a `data:` line that carries usage.
+fn sniff_line(line: &[u8], usage: &mut Usage) {
+    let Some(data) = line.strip_prefix(b"data:") else {
+        return;
+    };
+    if !data.windows(7).any(|w| w == b"\"usage\"") {
+        return;
+    }
+    if let Ok(v) = serde_json::from_slice::<Value>(data.trim_ascii()) {
+        merge(usage, &v);
     }
 }
 
@@ -118,6 +146,25 @@ mod tests {
                 output: 42
             }
         );
+    }
+
+    #[test]
+    fn usage_split_across_chunks_and_crlf() {
+        let stream = b"data: {\"choices\":[]}\r\n\r\ndata: {\"choices\":[],\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":4}}\r\n\r\ndata: [DONE]\r\n\r\n";
+        for split in 1..stream.len() {
+            let mut s = UsageSniffer::for_content_type(Some("text/event-stream"));
+            let (a, b) = stream.split_at(split);
+            s.observe(a);
+            s.observe(b);
+            assert_eq!(
+                s.finish(),
+                Usage {
+                    input: 9,
+                    output: 4
+                },
+                "split at {split}"
+            );
+        }
     }
 
     #[test]
