@@ -31,8 +31,9 @@ pub async fn handle(
     let request_id = new_request_id();
     let endpoint = Endpoint::classify(req.method(), req.uri().path());
     let format = detect(req.uri().path(), req.headers());
+    // For the refusal log line; cloning a Uri only bumps reference counts.
     let method = req.method().clone();
-    let path = req.uri().path().to_string();
+    let uri = req.uri().clone();
 
     let result = dispatch(&state, endpoint, format, req, &request_id, started).await;
     let resp = match result {
@@ -42,7 +43,7 @@ pub async fn handle(
                 target: "llm_gateway::access",
                 id = %request_id,
                 method = %method,
-                path = %path,
+                path = %uri.path(),
                 status = e.status().as_u16(),
                 ms = started.elapsed().as_millis() as u64,
                 error = %e,
