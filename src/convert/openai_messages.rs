@@ -183,10 +183,16 @@ fn part_block(part: &Value, i: usize) -> Result<Option<Value>, ConvertError> {
 /// `image_url` (data URL or http(s) URL) to an Anthropic image (or PDF document) block.
 pub(super) fn image_block(url: &str, i: usize) -> Result<Value, ConvertError> {
     if let Some((media, data)) = parse_data_url(url) {
+        const IMAGES: [&str; 4] = ["image/jpeg", "image/png", "image/gif", "image/webp"];
         let kind = if media == "application/pdf" {
             "document"
-        } else {
+        } else if IMAGES.contains(&media.as_str()) {
             "image"
+        } else {
+            return Err(ConvertError::Unsupported(format!(
+                "messages[{i}]: image type {media} is not supported by Anthropic models \
+                 (use JPEG, PNG, GIF or WebP)"
+            )));
         };
         return Ok(
             json!({"type": kind, "source": {"type": "base64", "media_type": media, "data": data}}),

@@ -274,10 +274,15 @@ fn tools_and_choice(
             )));
         }
         let spec = format.and_then(|f| f.get("json_schema"));
-        let schema = spec
+        let mut schema = spec
             .and_then(|s| s.get("schema"))
+            .filter(|s| s.is_object())
             .cloned()
             .unwrap_or_else(|| json!({"type": "object"}));
+        // Anthropic tool schemas must say `type: object`; an untyped schema is one.
+        if schema.get("type").is_none() {
+            schema["type"] = json!("object");
+        }
         if schema.get("type").is_some_and(|t| t != "object") {
             return Err(ConvertError::Unsupported(
                 "response_format json_schema must describe an object for Anthropic".into(),
@@ -331,6 +336,11 @@ fn tool_def(function: &Value) -> Result<Value, ConvertError> {
     };
     if schema.get("type").is_none() {
         schema["type"] = json!("object");
+    }
+    if schema.get("type").is_some_and(|t| t != "object") {
+        return Err(ConvertError::Unsupported(format!(
+            "tool {name:?}: parameters must be an object schema for Anthropic models"
+        )));
     }
     let mut tool = json!({"name": name, "input_schema": schema});
     if let Some(d) = function.get("description").and_then(Value::as_str)

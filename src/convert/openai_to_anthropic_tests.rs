@@ -273,3 +273,43 @@ fn prefill_is_trimmed_and_n_is_refused() {
         .is_err()
     );
 }
+
+/// Inputs the fuzzer found (fuzz/regressions/convert_request/strict-*): valid OpenAI
+/// requests that used to convert into requests Anthropic refuses. Now each converts
+/// to a valid request or is refused with a clear message.
+#[test]
+fn fuzz_found_strict_cases() {
+    for (name, text) in [
+        (
+            "bmp image",
+            include_str!(
+                "../../fuzz/regressions/convert_request/strict-data-url-unsupported-media-type.json"
+            ),
+        ),
+        (
+            "untyped schema",
+            include_str!(
+                "../../fuzz/regressions/convert_request/strict-json-schema-without-type.json"
+            ),
+        ),
+        (
+            "string parameters",
+            include_str!(
+                "../../fuzz/regressions/convert_request/strict-tool-parameters-not-object.json"
+            ),
+        ),
+    ] {
+        let v: Value = serde_json::from_str(text).unwrap();
+        match openai_to_anthropic_request(
+            &v,
+            &RequestOptions {
+                upstream_model: "claude-x".into(),
+            },
+        ) {
+            Ok(out) => crate::convert::validate_anthropic_request(&out)
+                .unwrap_or_else(|e| panic!("{name}: converted request is invalid: {e}\n{out:#}")),
+            Err(ConvertError::Unsupported(msg)) => assert!(!msg.is_empty(), "{name}"),
+            Err(e) => panic!("{name}: {e}"),
+        }
+    }
+}
