@@ -30,6 +30,35 @@ struct Builder {
     used_tools: Vec<String>,
     /// id of the last legacy `function_call`, answered by the next `function` message.
     pending_function_id: Option<String>,
+    /// Tool-use ids already given out: Anthropic wants each unique in a conversation,
+    /// while some OpenAI-compatible models reuse `call_0` on every turn.
+    ids_used: std::collections::HashSet<String>,
+    /// The client's tool-call id → the id it was given, for the tool results after it.
+    id_map: std::collections::HashMap<String, String>,
+}
+
+impl Builder {
+    /// A unique Anthropic id for a tool call of the current assistant turn.
+    fn tool_use_id(&mut self, client_id: &str) -> String {
+        let base = sanitize_id(client_id);
+        let mut id = base.clone();
+        let mut n = 2;
+        while self.ids_used.contains(&id) {
+            id = format!("{base}_{n}");
+            n += 1;
+        }
+        self.ids_used.insert(id.clone());
+        self.id_map.insert(client_id.to_string(), id.clone());
+        id
+    }
+
+    /// The id a tool result refers to: the one its call was given.
+    fn tool_result_id(&self, client_id: &str) -> String {
+        self.id_map
+            .get(client_id)
+            .cloned()
+            .unwrap_or_else(|| sanitize_id(client_id))
+    }
 }
 
 impl Builder {
@@ -71,7 +100,8 @@ pub(super) fn convert_messages(messages: &[Value]) -> Result<Converted, ConvertE
                     .get("tool_call_id")
                     .and_then(Value::as_str)
                     .ok_or_else(|| invalid(i, "a tool message needs a string `tool_call_id`"))?;
-                b.push("user", vec![tool_result(&sanitize_id(id), content, i)?]);
+                let id = b.tool_result_id(id);
+                b.push("user", vec![tool_result(&id, content, i)?]);
             }
             "function" => {
                 let id = b
@@ -127,7 +157,11 @@ fn trim_prefill(blocks: &mut Vec<Value>) {
 
 fn text_block(text: &str, part: Option<&Value>) -> Value {
     let mut block = json!({"type": "text", "text": text});
-    if let Some(cc) = part.and_then(|p| p.get("cache_control")) {
+    // Anthropic's only cache type; anything else would be refused.
+    if let Some(cc) = part
+        .and_then(|p| p.get("cache_control"))
+        .filter(|cc| cc.get("type").and_then(Value::as_str) == Some("ephemeral"))
+    {
         block["cache_control"] = cc.clone();
     }
     block
@@ -325,8 +359,9 @@ fn assistant_blocks(msg: &Value, i: usize, b: &mut Builder) -> Result<Vec<Value>
             )));
         }
         let id = call.get("id").and_then(Value::as_str).unwrap_or("");
+        let id = b.tool_use_id(id);
         let function = call.get("function").unwrap_or(&Value::Null);
-        blocks.push(tool_use(&sanitize_id(id), function, i, b)?);
+        blocks.push(tool_use(&id, function, i, b)?);
     }
     if let Some(function) = msg.get("function_call").filter(|f| f.is_object()) {
         let id = sanitize_id(&format!("call_fn_{i}"));
@@ -347,8 +382,28 @@ fn tool_use(id: &str, function: &Value, i: usize, b: &mut Builder) -> Result<Val
         Some(Value::Object(o)) => Value::Object(o.clone()),
         _ => json!({}),
     };
-    if !b.used_tools.iter().any(|n| n == name) {
-        b.used_tools.push(name.to_string());
+    // Anthropic tool names are `[a-zA-Z0-9_-]{1,128}`; a name from history that is not
+    // gets the same cleaned spelling in the call and in its declaration.
+    let name: String = if name.len() <= 128
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        name.to_string()
+    } else {
+        name.chars()
+            .take(128)
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect()
+    };
+    if !b.used_tools.contains(&name) {
+        b.used_tools.push(name.clone());
     }
     Ok(json!({"type": "tool_use", "id": id, "name": name, "input": input}))
 }

@@ -114,7 +114,53 @@ pub fn openai_to_anthropic_request(
     }
     out.insert("max_tokens".into(), json!(max_tokens));
     out.insert("messages".into(), Value::Array(conv.messages));
-    Ok(Value::Object(out))
+    let mut out = Value::Object(out);
+    limit_cache_breakpoints(&mut out);
+    Ok(out)
+}
+
+/// Anthropic accepts at most four `cache_control` breakpoints per request. Keep the
+/// last four (tools, then system, then messages, in prompt order): the later a
+/// breakpoint, the longer the prefix it caches.
+fn limit_cache_breakpoints(req: &mut Value) {
+    const MAX: usize = 4;
+    let mut total: usize = 0;
+    each_cacheable_block(req, &mut |b| {
+        if b.contains_key("cache_control") {
+            total += 1;
+        }
+    });
+    let mut excess = total.saturating_sub(MAX);
+    if excess == 0 {
+        return;
+    }
+    each_cacheable_block(req, &mut |b| {
+        if excess > 0 && b.remove("cache_control").is_some() {
+            excess -= 1;
+        }
+    });
+}
+
+/// Visit tool definitions, system blocks and message content blocks in prompt order.
+fn each_cacheable_block(req: &mut Value, f: &mut impl FnMut(&mut Map<String, Value>)) {
+    for key in ["tools", "system"] {
+        if let Some(Value::Array(items)) = req.get_mut(key) {
+            items
+                .iter_mut()
+                .filter_map(Value::as_object_mut)
+                .for_each(&mut *f);
+        }
+    }
+    if let Some(Value::Array(msgs)) = req.get_mut("messages") {
+        for m in msgs {
+            if let Some(Value::Array(blocks)) = m.get_mut("content") {
+                blocks
+                    .iter_mut()
+                    .filter_map(Value::as_object_mut)
+                    .for_each(&mut *f);
+            }
+        }
+    }
 }
 
 fn max_tokens(body: &Value) -> Result<u64, ConvertError> {

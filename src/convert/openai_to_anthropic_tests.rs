@@ -275,7 +275,9 @@ fn prefill_is_trimmed_and_n_is_refused() {
 }
 
 /// Inputs the fuzzer found (fuzz/regressions/convert_request/strict-*): valid OpenAI
-/// requests that used to convert into requests Anthropic refuses. Now each converts
+/// requests that used to convert into requests Anthropic refuses (duplicate tool ids
+/// across turns, tool names Anthropic does not allow, unknown cache types, more than
+/// four cache breakpoints, untyped schemas, image types). Now each converts
 /// to a valid request or is refused with a clear message.
 #[test]
 fn fuzz_found_strict_cases() {
@@ -312,4 +314,34 @@ fn fuzz_found_strict_cases() {
             Err(e) => panic!("{name}: {e}"),
         }
     }
+}
+
+#[test]
+fn reused_tool_call_ids_get_unique_ids_and_results_follow() {
+    let v: Value = serde_json::from_str(include_str!(
+        "../../fuzz/regressions/convert_request/strict-tool-call-id-reused-across-turns.json"
+    ))
+    .unwrap();
+    let out = openai_to_anthropic_request(
+        &v,
+        &RequestOptions {
+            upstream_model: "m".into(),
+        },
+    )
+    .unwrap();
+    let msgs = out["messages"].as_array().unwrap();
+    let uses: Vec<&str> = msgs
+        .iter()
+        .flat_map(|m| m["content"].as_array().into_iter().flatten())
+        .filter(|b| b["type"] == "tool_use")
+        .map(|b| b["id"].as_str().unwrap())
+        .collect();
+    let results: Vec<&str> = msgs
+        .iter()
+        .flat_map(|m| m["content"].as_array().into_iter().flatten())
+        .filter(|b| b["type"] == "tool_result")
+        .map(|b| b["tool_use_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(uses, vec!["call_0", "call_0_2"]);
+    assert_eq!(results, uses, "each result answers the call just before it");
 }
