@@ -16,9 +16,11 @@
 # and one run with the default (info) logging. Results: docs/bench/results.json,
 # docs/bench/throughput.svg and the generated section of docs/benchmarks.md.
 #
-# Knobs (environment): BENCH_SECS (wrk seconds per run, default 5), BENCH_LAT_SECS
-# (1-connection seconds, 3), BENCH_WARMUP (1), BENCH_CONNS (32), BENCH_STREAMS (1000),
-# BENCH_DELTAS (20), BENCH_PACED_RATE (2000 req/s), WRK_THREADS (1),
+# Knobs (environment): BENCH_ROUNDS (direct/gateway wrk pairs per scenario, default 3;
+# the median is reported), BENCH_SECS (seconds per wrk run, 3), BENCH_LAT_SECS
+# (1-connection seconds, 2), BENCH_WARMUP (0.5), BENCH_CONNS (32), BENCH_STREAMS (1000),
+# BENCH_DELTAS (20), BENCH_PACED_RATE (2000 req/s), WRK_THREADS (1), BENCH_QUIET_WAIT
+# (seconds to wait, before each scenario, for compilers on the box to finish; 60),
 # PERF_BIN (gateway binary with symbols for --perf; default: target/release).
 set -euo pipefail
 
@@ -37,16 +39,18 @@ for a in "$@"; do
     esac
 done
 if [ "$QUICK" = 1 ]; then
-    : "${BENCH_SECS:=2}" "${BENCH_LAT_SECS:=1.5}" "${BENCH_WARMUP:=0.5}"
+    : "${BENCH_ROUNDS:=1}" "${BENCH_SECS:=2}" "${BENCH_LAT_SECS:=1.5}" "${BENCH_WARMUP:=0.5}"
 fi
-SECS=${BENCH_SECS:-5}
-LAT_SECS=${BENCH_LAT_SECS:-3}
-WARMUP=${BENCH_WARMUP:-1}
+ROUNDS=${BENCH_ROUNDS:-3}
+SECS=${BENCH_SECS:-3}
+LAT_SECS=${BENCH_LAT_SECS:-2}
+WARMUP=${BENCH_WARMUP:-0.5}
 CONNS=${BENCH_CONNS:-32}
 NSTREAMS=${BENCH_STREAMS:-1000}
 DELTAS=${BENCH_DELTAS:-20}
 PACED_RATE=${BENCH_PACED_RATE:-2000}
 WRK_THREADS=${WRK_THREADS:-1}
+QUIET_WAIT=${BENCH_QUIET_WAIT:-60}
 COMMAND="bash scripts/bench.sh $*"
 COMMAND=${COMMAND% }
 
@@ -112,6 +116,18 @@ hwm_kb() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status" 2> /dev/null || echo nul
 fds_of() { find "/proc/$1/fd" -mindepth 1 -maxdepth 1 2> /dev/null | wc -l; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2> /dev/null || echo 0; }
 load1() { cut -d' ' -f1 /proc/loadavg; }
+compilers() { ps -eo comm= | grep -cxE 'rustc|cargo|cc1|cc1plus|ld|ld\.lld|clang|cc' || true; }
+# Other people's builds skew a 2-core box: wait (bounded) for them to finish.
+wait_quiet() {
+    local i n
+    for ((i = 0; i < QUIET_WAIT; i++)); do
+        n=$(compilers)
+        [ "${n:-0}" = 0 ] && return 0
+        [ "$i" = 0 ] && echo "    waiting up to ${QUIET_WAIT}s for $n compiler process(es) to finish" >&2
+        sleep 1
+    done
+    echo "    still $(compilers) compiler process(es) running; measuring anyway" >&2
+}
 TCK=$(getconf CLK_TCK)
 
 # ---------------------------------------------------------------- machine
@@ -119,7 +135,7 @@ NPROC=$(nproc)
 CPU=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
 MEM_MB=$(awk '/^MemTotal:/ {print int($2 / 1024)}' /proc/meminfo)
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
-BUSY_START=$(pgrep -c -x 'rustc|cargo|cc1|cc1plus|ld|clang' 2> /dev/null || true)
+BUSY_START=$(compilers)
 BUSY_START=${BUSY_START:-0}
 COMMIT=$(git rev-parse --short HEAD 2> /dev/null || echo unknown)
 DIRTY=$(git status --porcelain --untracked-files=no -- src Cargo.toml Cargo.lock 2> /dev/null | wc -l)
@@ -143,19 +159,21 @@ KEY=$("$G" --json apikey add --name bench | jq -r .key)
 # Claude Code asking for an Opus model, sent to the OpenAI upstream as gpt-4o.
 "$G" route add --match 'claude-opus-*' --upstream o --model gpt-4o > /dev/null
 
-GW_PID="" GP=""
+GW_PID="" GP="" GW_N=0
 start_gateway() { # start_gateway LOGFILE [RUST_LOG]
-    local log=$1 level=${2-}
+    local log=$1 level=${2-} out
+    GW_N=$((GW_N + 1))
+    out="$TMP/gw-$GW_N.out"
     if [ -n "$level" ]; then
-        RUST_LOG=$level "$G" server start --port 0 > "$TMP/gw.out" 2> "$log" &
+        RUST_LOG=$level "$G" server start --port 0 > "$out" 2> "$log" &
     else
-        env -u RUST_LOG "$G" server start --port 0 > "$TMP/gw.out" 2> "$log" &
+        env -u RUST_LOG "$G" server start --port 0 > "$out" 2> "$log" &
     fi
     GW_PID=$!
     PIDS+=("$GW_PID")
-    wait_for "$TMP/gw.out" 'listening on' 10 || die "gateway did not start: $(cat "$log")"
-    GP=$(sed -n 's|.*listening on http://127\.0\.0\.1:\([0-9]*\).*|\1|p' "$TMP/gw.out" | head -1)
-    [ -n "$GP" ] || die "cannot read the gateway port from: $(cat "$TMP/gw.out")"
+    wait_for "$out" 'listening on' 10 || die "gateway did not start: $(cat "$log")"
+    GP=$(sed -n 's|.*listening on http://127\.0\.0\.1:\([0-9]*\).*|\1|p' "$out" | head -1)
+    [ -n "$GP" ] || die "cannot read the gateway port from: $(cat "$out")"
 }
 stop_gateway() {
     kill -TERM "$GW_PID" 2> /dev/null || true
@@ -179,11 +197,19 @@ mkdir -p "$B"
 "$CLIENT" body --format anthropic --model claude-sonnet-4-5 --size-kb 400 > "$B/ant-400k.json"
 
 # Headers per client format.
-hdrs() { # hdrs anthropic|openai  -> one "Name: value" per line
+# hdrs anthropic|openai [BODY] -> one "Name: value" per line. x-bench-stream tells the
+# mock whether the body asks for a stream, so that it need not scan 400 KB bodies.
+hdrs() {
     if [ "$1" = anthropic ]; then
         printf 'x-api-key: %s\nanthropic-version: 2023-06-01\n' "$KEY"
     else
         printf 'Authorization: Bearer %s\n' "$KEY"
+    fi
+    if [ -n "${2-}" ]; then
+        case "${2##*/}" in
+            *stream*) echo 'x-bench-stream: 1' ;;
+            *) echo 'x-bench-stream: 0' ;;
+        esac
     fi
 }
 
@@ -196,7 +222,7 @@ wrk_run() { # wrk_run URL BODY FORMAT SECONDS [EXTRA_HEADER] -> JSON on stdout
         echo 'wrk.headers["Content-Type"] = "application/json"'
         while IFS= read -r h; do
             [ -n "$h" ] && echo "wrk.headers[\"${h%%: *}\"] = \"${h#*: }\""
-        done < <(hdrs "$fmt"; [ -n "$extra" ] && echo "$extra")
+        done < <(hdrs "$fmt" "$body"; [ -n "$extra" ] && echo "$extra")
         cat << 'LUA'
 done = function(s, lat, req)
   local e = s.errors
@@ -207,7 +233,7 @@ done = function(s, lat, req)
 end
 LUA
     } > "$lua"
-    if awk "BEGIN {exit !($WARMUP > 0)}"; then
+    if [ -z "${NOWARM:-}" ] && awk "BEGIN {exit !($WARMUP > 0)}"; then
         wrk -t"$WRK_THREADS" -c"$CONNS" -d"${WARMUP}s" --timeout 10s -s "$lua" "$url" > /dev/null 2>&1 || true
     fi
     local g0 m0 g1 m1 out
@@ -222,11 +248,41 @@ LUA
              gw_cpu_s: ($g / $tck), mock_cpu_s: ($m / $tck)}' <<< "$j"
 }
 
+# ROUNDS alternating direct/gateway wrk runs (one warm-up each first); prints
+# {"direct": SUMMARY, "gateway": SUMMARY, "ratio": median of per-round ratios,
+#  "added_p99_us": median of per-round differences, "rounds": [...]}.
+# Pairing each gateway run with the direct run next to it cancels slow drifts in
+# what else the box is doing.
+wrk_pair() { # wrk_pair DIRECT_URL GATEWAY_URL BODY FORMAT
+    local i d g all="[]"
+    NOWARM= wrk_run "$1" "$3" "$4" "$WARMUP" > /dev/null
+    NOWARM= wrk_run "$2" "$3" "$4" "$WARMUP" > /dev/null
+    for ((i = 0; i < ROUNDS; i++)); do
+        d=$(NOWARM=1 wrk_run "$1" "$3" "$4" "$SECS")
+        g=$(NOWARM=1 wrk_run "$2" "$3" "$4" "$SECS")
+        all=$(jq -c --argjson d "$d" --argjson g "$g" '. + [{direct: $d, gateway: $g}]' <<< "$all")
+    done
+    jq -c '
+      def median: sort | if length == 0 then null elif length % 2 == 1 then .[length / 2 | floor]
+                         else (.[length / 2 - 1] + .[length / 2]) / 2 end;
+      def summary(k): map(.[k]) as $r | {
+          rps: ($r | map(.rps) | median), p50_us: ($r | map(.p50_us) | median),
+          p90_us: ($r | map(.p90_us) | median), p99_us: ($r | map(.p99_us) | median),
+          max_us: ($r | map(.max_us) | max), requests: ($r | map(.requests) | add),
+          errors: ($r | map(.errors) | add), non2xx: ($r | map(.non2xx) | add),
+          gw_cpu_s: ($r | map(.gw_cpu_s) | add), mock_cpu_s: ($r | map(.mock_cpu_s) | add),
+          rps_rounds: ($r | map(.rps))};
+      {direct: summary("direct"), gateway: summary("gateway"),
+       ratio: (map(if .direct.rps > 0 then .gateway.rps / .direct.rps else 0 end) | median),
+       added_p99_us: (map(.gateway.p99_us - .direct.p99_us) | median),
+       rounds: .}' <<< "$all"
+}
+
 lat_run() { # lat_run URL BODY FORMAT TAIL [--rate R --conns C] -> JSON on stdout
     local url=$1 body=$2 fmt=$3 tail=$4
     shift 4
     local args=() h
-    while IFS= read -r h; do args+=(-H "$h"); done < <(hdrs "$fmt")
+    while IFS= read -r h; do args+=(-H "$h"); done < <(hdrs "$fmt" "$body")
     [ -n "$tail" ] && args+=(--expect-tail "$tail")
     "$CLIENT" load --url "$url" --body "$body" "${args[@]}" --conns 1 \
         --duration "$LAT_SECS" --warmup "$WARMUP" "$@" ||
@@ -235,7 +291,7 @@ lat_run() { # lat_run URL BODY FORMAT TAIL [--rate R --conns C] -> JSON on stdou
 
 probe() { # probe URL BODY FORMAT -> "STATUS" ; body in $TMP/probe.out
     local args=() h
-    while IFS= read -r h; do args+=(-H "$h"); done < <(hdrs "$3")
+    while IFS= read -r h; do args+=(-H "$h"); done < <(hdrs "$3" "$2")
     curl -sS -o "$TMP/probe.out" -w '%{http_code}' --max-time 10 -X POST \
         -H 'content-type: application/json' "${args[@]}" --data-binary "@$2" "$1" || echo 000
 }
@@ -260,23 +316,27 @@ scenario() {
               probe_status: ($st | tonumber), note: $note, probe_body: $probe}' > "$TMP/res/$id.json"
         return 0
     fi
-    local l0 dw gw_w dl gl
-    l0=$(load1)
-    dw=$(wrk_run "$direct" "$body" "$fmt" "$SECS")
-    gw_w=$(wrk_run "$gw" "$body" "$fmt" "$SECS")
+    local l0 dw gw_w dl gl c0 c1 pair
+    wait_quiet
+    l0=$(load1) c0=$(compilers)
+    pair=$(wrk_pair "$direct" "$gw" "$body" "$fmt")
+    dw=$(jq -c .direct <<< "$pair")
+    gw_w=$(jq -c .gateway <<< "$pair")
     dl=$(lat_run "$direct" "$body" "$fmt" "$tail")
     gl=$(lat_run "$gw" "$body" "$fmt" "$tail")
+    c1=$(compilers)
     jq -n --arg id "$id" --arg title "$title" --argjson conv "$conv" --arg load "$l0" \
-        --argjson dw "$dw" --argjson gw "$gw_w" --argjson dl "$dl" --argjson gl "$gl" \
+        --argjson busy "$(( ${c0:-0} > ${c1:-0} ? ${c0:-0} : ${c1:-0} ))" \
+        --argjson dw "$dw" --argjson gw "$gw_w" --argjson dl "$dl" --argjson gl "$gl" --argjson pair "$pair" \
         --argjson bytes "$(wc -c < "$body")" --argjson rss "$(rss_kb "$GW_PID")" \
         --argjson fds "$(fds_of "$GW_PID")" '
         def r(x): (x * 10 | round) / 10;
         {id: $id, title: $title, conversion: ($conv == 1), available: true,
-         request_bytes: $bytes, load1: ($load | tonumber),
+         request_bytes: $bytes, load1: ($load | tonumber), compilers_running: $busy,
          direct: {wrk: $dw, c1: $dl}, gateway: {wrk: $gw, c1: $gl},
-         ratio: (if $dw.rps > 0 then (($gw.rps / $dw.rps) * 1000 | round) / 1000 else null end),
+         ratio: (($pair.ratio * 1000 | round) / 1000), rounds: $pair.rounds,
          added_p50_c1_us: r($gl.latency.p50_us - $dl.latency.p50_us),
-         added_p99_c32_us: r($gw.p99_us - $dw.p99_us),
+         added_p99_c32_us: r($pair.added_p99_us),
          added_ttfb_c1_us: r($gl.ttfb.p50_us - $dl.ttfb.p50_us),
          gw_cpu_us_per_req: (if $gw.requests > 0 then r($gw.gw_cpu_s * 1e6 / $gw.requests) else null end),
          errors: ($dw.errors + $gw.errors + ($dl.error_total // 1) + ($gl.error_total // 1)),
@@ -287,7 +347,7 @@ scenario() {
 
 streams_run() { # streams_run ID URL BODY FORMAT TAIL PID_TO_SAMPLE -> JSON
     local args=() h
-    while IFS= read -r h; do args+=(-H "$h"); done < <(hdrs "$4")
+    while IFS= read -r h; do args+=(-H "$h"); done < <(hdrs "$4" "$3")
     "$CLIENT" streams --url "$2" --body "$3" "${args[@]}" -H 'x-bench-interval-ms: 250' \
         --n "$NSTREAMS" --connect-concurrency 100 --timeout 60 --rss-pid "$6" \
         --expect-tail "$5" || echo '{"failed": true}'
@@ -312,6 +372,7 @@ scenario large-body "400 KB Anthropic request (pass-through, JSON)" anthropic /v
 # Open-loop (paced) latency: 32 connections at a fixed rate well below saturation, so
 # that p99 shows the gateway's own cost rather than queueing on a saturated 2-core box.
 say "paced: $PACED_RATE req/s over $CONNS connections (open loop), direct vs gateway"
+wait_quiet
 PACED_D=$(lat_run "$DIRECT/v1/messages" "$B/ant.json" anthropic "" --conns "$CONNS" --rate "$PACED_RATE" --duration "$SECS")
 PACED_G=$(lat_run "http://127.0.0.1:$GP/v1/messages" "$B/ant.json" anthropic "" --conns "$CONNS" --rate "$PACED_RATE" --duration "$SECS")
 jq -n --argjson d "$PACED_D" --argjson g "$PACED_G" --argjson rate "$PACED_RATE" \
@@ -322,6 +383,7 @@ jq -r '"    p99 direct \(.direct.latency.p99_us) us, gateway \(.gateway.latency.
 
 # 1,000 concurrent open streams (each lasts DELTAS x 250 ms).
 say "$NSTREAMS concurrent streams held open: direct, then through the gateway"
+wait_quiet
 ST_D=$(streams_run direct "$DIRECT/v1/messages" "$B/ant-stream.json" anthropic message_stop "$MOCK_PID")
 ST_G=$(streams_run gateway "http://127.0.0.1:$GP/v1/messages" "$B/ant-stream.json" anthropic message_stop "$GW_PID")
 ST_CONV=null
@@ -341,16 +403,18 @@ stop_gateway
 
 # Default logging (info: one access line per request, to a file).
 say "gateway with the default logging (info, stderr to a file)"
+wait_quiet
 start_gateway "$TMP/gw-info.log" ""
 sleep 0.3
 LOG0=$(wc -c < "$TMP/gw-info.log")
-INFO_W=$(wrk_run "http://127.0.0.1:$GP/v1/messages" "$B/ant.json" anthropic "$SECS")
+INFO_P=$(wrk_pair "$DIRECT/v1/messages" "http://127.0.0.1:$GP/v1/messages" "$B/ant.json" anthropic)
+INFO_W=$(jq -c '.gateway + {ratio: .ratio}' <<< "$INFO_P")
 LOG1=$(wc -c < "$TMP/gw-info.log")
 INFO_L=$(lat_run "http://127.0.0.1:$GP/v1/messages" "$B/ant.json" anthropic "")
 jq -n --argjson w "$INFO_W" --argjson l "$INFO_L" --argjson bytes "$((LOG1 - LOG0))" \
     --arg line "$(grep -m1 'request' "$TMP/gw-info.log" | sed 's/\x1b\[[0-9;]*m//g' | head -c 400)" \
     '{wrk: $w, c1: $l, log_bytes: $bytes, sample_line: $line}' > "$TMP/res/logging.json"
-jq -r '"    info logging: \(.wrk.rps) req/s at '"$CONNS"' conns, p50@1 \(.c1.latency.p50_us) us"' "$TMP/res/logging.json" >&2
+jq -r '"    info logging: \(.wrk.rps) req/s at '"$CONNS"' conns (\(.wrk.ratio | . * 1000 | round / 1000)x direct), p50@1 \(.c1.latency.p50_us) us"' "$TMP/res/logging.json" >&2
 stop_gateway
 
 # CLI command time.
@@ -392,14 +456,22 @@ if [ "$PERF" = 1 ]; then
         WARMUP=0 wrk_run "http://127.0.0.1:$GP$2" "$3" "$4" "$SECS" > /dev/null
         wait "$pp" || true
         {
-            echo "# perf, gateway only, $1: $2 with $(wc -c < "$3") byte bodies, $CONNS conns, ${SECS}s"
-            echo "# self time by symbol (perf report --no-children --sort symbol)"
-            perf report -i "$TMP/perf-$1.data" --no-children --sort symbol --stdio --percent-limit 0.8 -g none 2> /dev/null |
-                grep -E '^ +[0-9]' | head -45
+            echo "# perf record -F 1999 -g on the gateway only; $1: POST $2, $(wc -c < "$3")-byte body, $CONNS conns (wrk), ${SECS}s"
+            echo "# binary: $PB ($(stat -c %y "$PB" | cut -d. -f1)); $(uptime | sed 's/^ *//')"
             echo
-            echo "# inclusive time by symbol (perf report --children --sort symbol), >= 4%"
-            perf report -i "$TMP/perf-$1.data" --children --sort symbol --stdio --percent-limit 4 -g none 2> /dev/null |
-                grep -E '^ +[0-9]' | head -70
+            echo "## CPU by binary"
+            perf report -i "$TMP/perf-$1.data" --no-children --sort dso --stdio 2> /dev/null |
+                grep -E '^ +[0-9]' | sed 's/ *$//' | head -6
+            echo
+            echo "## Self time by symbol, >= 0.8% (perf report --no-children --sort symbol)"
+            perf report -i "$TMP/perf-$1.data" --no-children --sort symbol --stdio --percent-limit 0.8 -g none 2> /dev/null |
+                grep -E '^ +[0-9]' | sed 's/ *- *- *$//; s/ *$//' | head -45
+            echo
+            echo "## Inclusive time of the gateway's own functions, JSON, SSE, allocator, >= 0.7% (perf report --children)"
+            perf report -i "$TMP/perf-$1.data" --children --sort symbol --stdio --percent-limit 0.7 -g none 2> /dev/null |
+                grep -E '^ +[0-9]' | sed 's/ *- *- *$//; s/ *$//' |
+                grep -E 'llm_gateway|serde|tracing|malloc|_int_free|cfree|fmt::|Sleep|clock_gettime|writev|recv' |
+                grep -v -F 'serve::{{closure}}' | head -50
         } > "$ROOT/docs/bench/profile-$1.txt"
         say "    docs/bench/profile-$1.txt"
     }
@@ -415,15 +487,15 @@ fi
 
 # ---------------------------------------------------------------- results
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
-BUSY_END=$(pgrep -c -x 'rustc|cargo|cc1|cc1plus|ld|clang' 2> /dev/null || true)
+BUSY_END=$(compilers)
 jq -n \
     --arg date "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --arg commit "$COMMIT" --argjson dirty "$DIRTY" \
     --argjson nproc "$NPROC" --arg cpu "$CPU" --argjson mem "$MEM_MB" --arg kernel "$(uname -r)" \
     --arg load_start "$LOAD_START" --arg load_end "$LOAD_END" \
     --argjson busy_start "$BUSY_START" --argjson busy_end "${BUSY_END:-0}" \
-    --arg command "$COMMAND" --argjson secs "$SECS" --arg lat_secs "$LAT_SECS" --argjson conns "$CONNS" \
+    --arg command "$COMMAND" --argjson secs "$SECS" --argjson rounds "$ROUNDS" --arg lat_secs "$LAT_SECS" --argjson conns "$CONNS" \
     --argjson wrk_threads "$WRK_THREADS" --argjson deltas "$DELTAS" --argjson nstreams "$NSTREAMS" \
-    --arg wrk "$(wrk -v 2>&1 | head -1)" \
+    --arg wrk "$(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2)" \
     --argjson rss_idle "$RSS_IDLE" --argjson fds_idle "$FDS_IDLE" \
     --slurpfile s1 "$TMP/res/anthropic-passthrough.json" --slurpfile s2 "$TMP/res/openai-passthrough.json" \
     --slurpfile s3 "$TMP/res/openai-to-anthropic.json" --slurpfile s4 "$TMP/res/anthropic-to-openai.json" \
@@ -441,7 +513,7 @@ jq -n \
       meta: {date: $date, commit: $commit, src_dirty_files: $dirty, nproc: $nproc, cpu: $cpu,
              mem_mb: $mem, kernel: $kernel, load_start: $load_start, load_end: $load_end,
              compiler_processes_start: $busy_start, compiler_processes_end: $busy_end,
-             command: $command, wrk: $wrk, wrk_threads: $wrk_threads, wrk_seconds: $secs,
+             command: $command, wrk: $wrk, wrk_threads: $wrk_threads, wrk_seconds: $secs, rounds: $rounds,
              c1_seconds: ($lat_secs | tonumber), conns: $conns, deltas: $deltas, streams: $nstreams},
       scenarios: $sc,
       paced: $paced[0],
@@ -449,8 +521,9 @@ jq -n \
       memory: {idle_kb: $rss_idle, idle_fds: $fds_idle,
                streams_peak_kb: $S.gateway.server_at_peak.vm_rss_kb,
                after_kb: $S.rss_after_kb, hwm_kb: $S.hwm_kb, fds_after: $S.fds_after},
-      logging: ($logging[0] + {warn_rps: $pt.gateway.wrk.rps,
-               rps_ratio_info_vs_warn: (if ($pt.gateway.wrk.rps // 0) > 0 then (($logging[0].wrk.rps / $pt.gateway.wrk.rps) * 1000 | round) / 1000 else null end),
+      logging: ($logging[0] + {warn_rps: $pt.gateway.wrk.rps, warn_ratio: $pt.ratio,
+               info_ratio: (($logging[0].wrk.ratio // 0) * 1000 | round / 1000),
+               rps_ratio_info_vs_warn: (if ($pt.ratio // 0) > 0 then (($logging[0].wrk.ratio / $pt.ratio) * 1000 | round) / 1000 else null end),
                log_bytes_per_req: (if $logging[0].wrk.requests > 0 then r1($logging[0].log_bytes / $logging[0].wrk.requests) else null end)}),
       cli: $cli[0],
       targets: [
@@ -481,14 +554,12 @@ jq -n \
 # Console summary.
 echo
 jq -r '
-  def f(x): if x == null then "-" else (x | tostring) end;
-  "Scenario | direct req/s | gateway req/s | ratio | +p50@1 µs | +p99@\(.meta.conns) µs | +TTFB µs | errors",
+  "Scenario | direct req/s | gateway req/s | ratio | +p50@1 µs | +p99@\(.meta.conns) µs | +TTFB µs | gw CPU µs/req | errors",
   (.scenarios[] | if .available then
-     "\(.id) | \(.direct.wrk.rps) | \(.gateway.wrk.rps) | \(.ratio) | \(.added_p50_c1_us) | \(.added_p99_c32_us) | \(if (.direct.c1.ttfb.p50_us // 0) > 0 and (.id | test("stream")) then .added_ttfb_c1_us else "-" end) | \(.errors)"
-   else "\(.id) | \(.note)" end),
-  "",
-  (.targets[] | "\(if .pass == null then "N/A " elif .pass then "PASS" else "FAIL" end)  \(.name): \(.value)")' \
-    "$TMP/results.json" | sed 's/ | /\t/g' | column -t -s $'\t' || true
+     "\(.id) | \(.direct.wrk.rps) | \(.gateway.wrk.rps) | \(.ratio) | \(.added_p50_c1_us) | \(.added_p99_c32_us) | \(if (.id | test("stream")) then .added_ttfb_c1_us else "-" end) | \(.gw_cpu_us_per_req) | \(.errors)"
+   else "\(.id) | \(.note)" end)' "$TMP/results.json" | column -t -s '|' || true
+echo
+jq -r '.targets[] | "\(if .pass == null then "N/A " elif .pass then "PASS" else "FAIL" end)  \(.name): \(.value)"' "$TMP/results.json"
 echo "load average: start $LOAD_START, end $LOAD_END"
 
 [ "$DOCS" = 1 ] || { say "--no-docs: results not written"; exit 0; }
@@ -537,7 +608,7 @@ jq -r '
   "- **When / what:** \($m.date), commit `\($m.commit)`\(if $m.src_dirty_files > 0 then " + \($m.src_dirty_files) uncommitted change(s) under src/ or Cargo.*" else "" end)",
   "- **Machine:** \($m.nproc) CPU, \($m.cpu), \($m.mem_mb) MB RAM, Linux \($m.kernel); gateway, mock and load generator all on this box",
   "- **Load average:** \($m.load_start) at start, \($m.load_end) at the end; compiler processes running: \($m.compiler_processes_start) at start, \($m.compiler_processes_end) at the end",
-  "- **Command:** `\($m.command)` (\($m.wrk), \($m.wrk_threads) wrk thread(s), \($m.conns) connections, \($m.wrk_seconds) s per run after warm-up; 1-connection runs \($m.c1_seconds) s; \($m.deltas) deltas per streamed answer)",
+  "- **Command:** `\($m.command)` (\($m.wrk), \($m.wrk_threads) wrk thread(s), \($m.conns) connections, \($m.rounds) alternating direct/gateway rounds of \($m.wrk_seconds) s after a warm-up, medians reported; 1-connection runs \($m.c1_seconds) s; \($m.deltas) deltas per streamed answer)",
   "",
   "![gateway throughput as a share of direct](bench/throughput.svg)",
   "",
@@ -552,7 +623,7 @@ jq -r '
   "| Scenario | Request | Direct req/s | Gateway req/s | Ratio | p50 @1 conn direct / gateway (µs) | Added p50 | p99 @\($m.conns) direct / gateway (µs) | Added p99 | Stream TTFB @1 direct / gateway (µs) | Added TTFB | Gateway CPU µs/req | Errors | load1 |",
   "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
   (.scenarios[] | if .available then
-    "| \(.title) | \((.request_bytes / 1024 * 10 | round) / 10) KB | \(k(.direct.wrk.rps)) | \(k(.gateway.wrk.rps)) | **\(.ratio)×** | \(us(.direct.c1.latency.p50_us)) / \(us(.gateway.c1.latency.p50_us)) | \(us(.added_p50_c1_us)) | \(us(.direct.wrk.p99_us)) / \(us(.gateway.wrk.p99_us)) | \(us(.added_p99_c32_us)) | \(if (.id | test("stream")) then "\(us(.direct.c1.ttfb.p50_us)) / \(us(.gateway.c1.ttfb.p50_us))" else "–" end) | \(if (.id | test("stream")) then us(.added_ttfb_c1_us) else "–" end) | \(f(.gw_cpu_us_per_req)) | \(.errors) | \(.load1) |"
+    "| \(.title) | \((.request_bytes / 1024 * 10 | round) / 10) KB | \(k(.direct.wrk.rps)) | \(k(.gateway.wrk.rps)) | **\(.ratio)×**\(if (.rounds | length) > 1 then " (\(.rounds | map(.gateway.rps / .direct.rps * 100 | round / 100) | min)–\(.rounds | map(.gateway.rps / .direct.rps * 100 | round / 100) | max))" else "" end) | \(us(.direct.c1.latency.p50_us)) / \(us(.gateway.c1.latency.p50_us)) | \(us(.added_p50_c1_us)) | \(us(.direct.wrk.p99_us)) / \(us(.gateway.wrk.p99_us)) | \(us(.added_p99_c32_us)) | \(if (.id | test("stream")) then "\(us(.direct.c1.ttfb.p50_us)) / \(us(.gateway.c1.ttfb.p50_us))" else "–" end) | \(if (.id | test("stream")) then us(.added_ttfb_c1_us) else "–" end) | \(f(.gw_cpu_us_per_req)) | \(.errors) | \(.load1)\(if .compilers_running > 0 then " (\(.compilers_running) compilers)" else "" end) |"
   else
     "| \(.title) | – | – | – | – | – | – | – | – | – | – | – | \(.note) (HTTP \(.probe_status)) | – |"
   end),
@@ -567,7 +638,7 @@ jq -r '
   "",
   "#### \($m.streams) concurrent streams (Anthropic SSE, \($m.deltas) deltas 250 ms apart, each on its own connection)",
   "",
-  "| | completed ok | errors | held open at sample | all open after | TTFB p50 / p99 (ms) | server VmRSS at peak | server fds at peak |",
+  "| | completed ok | errors | held open at sample | all open after | TTFB p50 / p99 (ms) | VmRSS of the mock (direct) or gateway, all open | its fds, all open |",
   "|---|---|---|---|---|---|---|---|",
   (.streams as $S | ["direct", "gateway", "gateway_converted"][] as $k | $S[$k] | select(. != null) |
     "| \($k | sub("_"; " ")) | \(.completed_ok)/\(.n) | \(.error_total) \(.errors | to_entries | map(select(.value > 0) | "\(.key) \(.value)") | if length > 0 then "(" + join(", ") + ")" else "" end) | \(.held_open_at_sample) | \(.all_open_after_ms) ms | \(us((.ttfb.p50_us // 0) / 1000)) / \(us((.ttfb.p99_us // 0) / 1000)) | \(if .server_at_peak.vm_rss_kb then "\((.server_at_peak.vm_rss_kb / 1024 * 10 | round) / 10) MB" else "–" end) | \(f(.server_at_peak.fds)) |"),
@@ -577,9 +648,9 @@ jq -r '
   "| | |",
   "|---|---|",
   "| Gateway VmRSS idle (after start) | \((.memory.idle_kb / 1024 * 10 | round) / 10) MB, \(.memory.idle_fds) fds |",
-  "| Gateway VmRSS with \($m.streams) streams | \((.memory.streams_peak_kb / 1024 * 10 | round) / 10) MB |",
+  "| Gateway VmRSS with \($m.streams) streams open | \((.memory.streams_peak_kb / 1024 * 10 | round) / 10) MB pass-through\(if .streams.gateway_converted then ", \((.streams.gateway_converted.server_at_peak.vm_rss_kb / 1024 * 10 | round) / 10) MB converted (measured after the pass-through round)" else "" end) |",
   "| Gateway VmRSS after all load (1 s after the streams ended) | \((.memory.after_kb / 1024 * 10 | round) / 10) MB (peak VmHWM \((.memory.hwm_kb / 1024 * 10 | round) / 10) MB), \(.memory.fds_after) fds |",
-  "| Default logging (info, access line per request, to a file) | \(k(.logging.wrk.rps)) req/s at \($m.conns) conns vs \(k(.logging.warn_rps)) with RUST_LOG=warn (\(.logging.rps_ratio_info_vs_warn)×); p50 @1 conn \(us(.logging.c1.latency.p50_us)) µs; \(.logging.log_bytes_per_req) log bytes/request |",
+  "| Default logging (info, access line per request, to a file) | \(k(.logging.wrk.rps)) req/s at \($m.conns) conns = \(.logging.info_ratio)× direct, vs \(.logging.warn_ratio)× with RUST_LOG=warn (info costs \(((1 - .logging.rps_ratio_info_vs_warn) * 100) | round)% of throughput); p50 @1 conn \(us(.logging.c1.latency.p50_us)) µs; \(.logging.log_bytes_per_req) log bytes/request |",
   "| CLI `llm-gateway apikey list` | mean \((.cli.mean_ms * 100 | round) / 100) ms, median \((.cli.median_ms * 100 | round) / 100) ms, min \((.cli.min_ms * 100 | round) / 100) ms (\(.cli.runs) runs, \(.cli.tool)) |",
   "",
   "Raw numbers: [bench/results.json](bench/results.json).",

@@ -1,0 +1,500 @@
+//! A fast mock Anthropic + OpenAI upstream for `scripts/bench.sh`.
+//!
+//! Unlike `examples/mock_upstream.rs` (strict, for correctness tests), this one
+//! validates nothing and answers from canned bytes so that it is never the bottleneck
+//! of a benchmark: one port serves
+//!
+//! - `POST /v1/messages` (and `/messages`): an Anthropic message with usage, or, when
+//!   the body says `"stream": true`, the full SSE sequence (`message_start`,
+//!   `content_block_start`, `ping`, N × `content_block_delta`, `content_block_stop`,
+//!   `message_delta` with usage, `message_stop`);
+//! - `POST /v1/chat/completions` (and `/chat/completions`): a `chat.completion` with
+//!   usage, or SSE `chat.completion.chunk`s (role, N content deltas, finish, usage)
+//!   ending with `data: [DONE]`;
+//! - `GET /v1/models` (and `/models`): a one-model list in both shapes' spirit.
+//!
+//! The request body is drained (it may be 400 KB) and scanned only for `"stream"`,
+//! unless the `x-bench-stream: 0|1` header says whether a stream is wanted (then the
+//! body is drained without being copied or scanned). Other per-request knobs, as
+//! headers (the gateway forwards them): `x-bench-deltas: N` (default `--deltas`) and
+//! `x-bench-interval-ms: MS` (pause before each delta; default 0, i.e. the whole answer
+//! at once), used to hold streams open.
+//!
+//! ```text
+//! cargo run --release --example bench_upstream -- --port 0 --deltas 20 [--threads 2]
+//! ```
+//! prints `{"port": P, "anthropic": "http://127.0.0.1:P", "openai": "http://127.0.0.1:P/v1"}`
+//! on stdout, then serves until killed or until stdin closes (with `--stdin-lifeline`).
+
+use std::convert::Infallible;
+use std::io::Read;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderValue, Request, Response, StatusCode, header};
+use http_body_util::BodyExt;
+use hyper::body::{Body, Frame, Incoming, SizeHint};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::time::Sleep;
+
+const TEXT: &str = "Hello! I am a benchmark mock; this answer is canned and always the same.";
+
+/// Canned bytes, built once.
+struct Canned {
+    deltas: usize,
+    ant_json: Bytes,
+    ant_head: Vec<Bytes>,
+    ant_delta: Bytes,
+    ant_tail: Vec<Bytes>,
+    oai_json: Bytes,
+    oai_head: Vec<Bytes>,
+    oai_delta: Bytes,
+    oai_tail: Vec<Bytes>,
+    models: Bytes,
+}
+
+fn sse(event: &str, data: &serde_json::Value) -> Bytes {
+    Bytes::from(format!("event: {event}\ndata: {data}\n\n"))
+}
+
+fn data(v: &serde_json::Value) -> Bytes {
+    Bytes::from(format!("data: {v}\n\n"))
+}
+
+impl Canned {
+    fn new(deltas: usize) -> Self {
+        use serde_json::json;
+        let model_a = "claude-sonnet-4-5-20250929";
+        let model_o = "gpt-4o-2024-08-06";
+        let ant_json = json!({
+            "id": "msg_01XFDUDYJgAACzvnptvVoYEL",
+            "type": "message",
+            "role": "assistant",
+            "model": model_a,
+            "content": [{"type": "text", "text": TEXT}],
+            "stop_reason": "end_turn",
+            "stop_sequence": null,
+            "usage": {
+                "input_tokens": 2095,
+                "cache_creation_input_tokens": 0,
+                "cache_read_input_tokens": 0,
+                "output_tokens": 503,
+                "service_tier": "standard"
+            }
+        });
+        let ant_head = vec![
+            sse(
+                "message_start",
+                &json!({"type": "message_start", "message": {
+                    "id": "msg_01XFDUDYJgAACzvnptvVoYEL", "type": "message", "role": "assistant",
+                    "model": model_a, "content": [], "stop_reason": null, "stop_sequence": null,
+                    "usage": {"input_tokens": 2095, "cache_creation_input_tokens": 0,
+                              "cache_read_input_tokens": 0, "output_tokens": 1}}}),
+            ),
+            sse(
+                "content_block_start",
+                &json!({"type": "content_block_start", "index": 0,
+                        "content_block": {"type": "text", "text": ""}}),
+            ),
+            sse("ping", &json!({"type": "ping"})),
+        ];
+        let ant_delta = sse(
+            "content_block_delta",
+            &json!({"type": "content_block_delta", "index": 0,
+                    "delta": {"type": "text_delta", "text": "Hello, world! "}}),
+        );
+        let ant_tail = vec![
+            sse(
+                "content_block_stop",
+                &json!({"type": "content_block_stop", "index": 0}),
+            ),
+            sse(
+                "message_delta",
+                &json!({"type": "message_delta",
+                        "delta": {"stop_reason": "end_turn", "stop_sequence": null},
+                        "usage": {"output_tokens": 503}}),
+            ),
+            sse("message_stop", &json!({"type": "message_stop"})),
+        ];
+        let oai_json = json!({
+            "id": "chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT",
+            "object": "chat.completion",
+            "created": 1741569952,
+            "model": model_o,
+            "choices": [{
+                "index": 0,
+                "message": {"role": "assistant", "content": TEXT, "refusal": null, "annotations": []},
+                "logprobs": null,
+                "finish_reason": "stop"
+            }],
+            "usage": {
+                "prompt_tokens": 2095, "completion_tokens": 503, "total_tokens": 2598,
+                "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+                "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0,
+                    "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0}
+            },
+            "service_tier": "default",
+            "system_fingerprint": "fp_f33640a400"
+        });
+        let chunk = |choices: serde_json::Value, usage: serde_json::Value| {
+            json!({"id": "chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT", "object": "chat.completion.chunk",
+                   "created": 1741569952, "model": model_o, "service_tier": "default",
+                   "system_fingerprint": "fp_f33640a400", "choices": choices, "usage": usage})
+        };
+        let oai_head = vec![data(&chunk(
+            json!([{"index": 0, "delta": {"role": "assistant", "content": "", "refusal": null},
+                    "logprobs": null, "finish_reason": null}]),
+            serde_json::Value::Null,
+        ))];
+        let oai_delta = data(&chunk(
+            json!([{"index": 0, "delta": {"content": "Hello, world! "}, "logprobs": null,
+                    "finish_reason": null}]),
+            serde_json::Value::Null,
+        ));
+        let oai_tail = vec![
+            data(&chunk(
+                json!([{"index": 0, "delta": {}, "logprobs": null, "finish_reason": "stop"}]),
+                serde_json::Value::Null,
+            )),
+            data(&chunk(
+                json!([]),
+                json!({"prompt_tokens": 2095, "completion_tokens": 503, "total_tokens": 2598}),
+            )),
+            Bytes::from_static(b"data: [DONE]\n\n"),
+        ];
+        let models = json!({
+            "object": "list",
+            "data": [
+                {"id": model_o, "object": "model", "created": 1722814719, "owned_by": "system",
+                 "type": "model", "display_name": "Claude Sonnet 4.5", "created_at": "2025-09-29T00:00:00Z"}
+            ],
+            "has_more": false, "first_id": model_o, "last_id": model_o
+        });
+        Canned {
+            deltas,
+            ant_json: Bytes::from(ant_json.to_string()),
+            ant_head,
+            ant_delta,
+            ant_tail,
+            oai_json: Bytes::from(oai_json.to_string()),
+            oai_head,
+            oai_delta,
+            oai_tail,
+            models: Bytes::from(models.to_string()),
+        }
+    }
+}
+
+/// An SSE answer: head events at once, then each delta (after `interval`, if any),
+/// then the tail events.
+struct SseBody {
+    head: Vec<Bytes>,
+    delta: Bytes,
+    tail: Vec<Bytes>,
+    deltas: usize,
+    /// Position: 0..head.len() head, then deltas, then tail.
+    pos: usize,
+    interval: Duration,
+    sleep: Option<Pin<Box<Sleep>>>,
+    waited: bool,
+}
+
+impl SseBody {
+    fn total(&self) -> usize {
+        self.head.len() + self.deltas + self.tail.len()
+    }
+}
+
+impl Body for SseBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        let this = &mut *self;
+        if this.pos >= this.total() {
+            return Poll::Ready(None);
+        }
+        let h = this.head.len();
+        let is_delta = this.pos >= h && this.pos < h + this.deltas;
+        if is_delta && !this.interval.is_zero() && !this.waited {
+            let interval = this.interval;
+            let sleep = this
+                .sleep
+                .get_or_insert_with(|| Box::pin(tokio::time::sleep(interval)));
+            if sleep.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            this.waited = true;
+        }
+        let bytes = if this.pos < h {
+            this.head[this.pos].clone()
+        } else if is_delta {
+            this.delta.clone()
+        } else {
+            this.tail[this.pos - h - this.deltas].clone()
+        };
+        this.pos += 1;
+        if this.waited {
+            this.waited = false;
+            let next = tokio::time::Instant::now() + this.interval;
+            if let Some(s) = this.sleep.as_mut() {
+                s.as_mut().reset(next);
+            }
+        }
+        Poll::Ready(Some(Ok(Frame::data(bytes))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.pos >= self.total()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::default()
+    }
+}
+
+enum MockBody {
+    Full(Option<Bytes>),
+    Sse(SseBody),
+}
+
+impl Body for MockBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        match &mut *self {
+            MockBody::Full(b) => Poll::Ready(b.take().map(|b| Ok(Frame::data(b)))),
+            MockBody::Sse(s) => Pin::new(s).poll_frame(cx),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            MockBody::Full(b) => b.is_none(),
+            MockBody::Sse(s) => s.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            MockBody::Full(Some(b)) => SizeHint::with_exact(b.len() as u64),
+            MockBody::Full(None) => SizeHint::with_exact(0),
+            MockBody::Sse(_) => SizeHint::default(),
+        }
+    }
+}
+
+/// Does the JSON body ask for a stream (`"stream": true`, any spacing)?
+fn wants_stream(body: &[u8]) -> bool {
+    const KEY: &[u8] = b"\"stream\"";
+    let mut i = 0;
+    while i + KEY.len() <= body.len() {
+        // Jump to the next quote.
+        match body[i..].iter().position(|&c| c == b'"') {
+            None => return false,
+            Some(p) => i += p,
+        }
+        if body[i..].starts_with(KEY) {
+            let mut j = i + KEY.len();
+            while j < body.len() && body[j].is_ascii_whitespace() {
+                j += 1;
+            }
+            if j < body.len() && body[j] == b':' {
+                j += 1;
+                while j < body.len() && body[j].is_ascii_whitespace() {
+                    j += 1;
+                }
+                return body[j..].starts_with(b"true");
+            }
+        }
+        i += 1;
+    }
+    false
+}
+
+fn header_num(req: &Request<Incoming>, name: &str) -> Option<u64> {
+    req.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|s| s.trim().parse().ok())
+}
+
+fn respond(status: StatusCode, ct: &'static str, body: MockBody) -> Response<MockBody> {
+    let mut r = Response::new(body);
+    *r.status_mut() = status;
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
+    r
+}
+
+async fn handle(c: Arc<Canned>, req: Request<Incoming>) -> Result<Response<MockBody>, Infallible> {
+    let path = req.uri().path();
+    let anthropic = path.ends_with("/messages");
+    let openai = path.ends_with("/chat/completions");
+    if req.method() == http::Method::GET && path.ends_with("/models") {
+        return Ok(respond(
+            StatusCode::OK,
+            "application/json",
+            MockBody::Full(Some(c.models.clone())),
+        ));
+    }
+    if !(anthropic || openai) {
+        return Ok(respond(
+            StatusCode::NOT_FOUND,
+            "application/json",
+            MockBody::Full(Some(Bytes::from_static(
+                br#"{"error":{"type":"not_found_error","message":"bench mock: unknown path"}}"#,
+            ))),
+        ));
+    }
+    let deltas = header_num(&req, "x-bench-deltas").map_or(c.deltas, |n| n as usize);
+    let interval = Duration::from_millis(header_num(&req, "x-bench-interval-ms").unwrap_or(0));
+    let said = header_num(&req, "x-bench-stream");
+    let mut body = req.into_body();
+    let stream = match said {
+        // Told by the client: drain the body frame by frame, without copying it.
+        Some(n) => {
+            while let Some(f) = body.frame().await {
+                if f.is_err() {
+                    break;
+                }
+            }
+            n != 0
+        }
+        // Else collect it and look for "stream": true.
+        None => match body.collect().await {
+            Ok(b) => wants_stream(&b.to_bytes()),
+            Err(_) => false,
+        },
+    };
+    let resp = match (anthropic, stream) {
+        (true, false) => respond(
+            StatusCode::OK,
+            "application/json",
+            MockBody::Full(Some(c.ant_json.clone())),
+        ),
+        (false, false) => respond(
+            StatusCode::OK,
+            "application/json",
+            MockBody::Full(Some(c.oai_json.clone())),
+        ),
+        (true, true) => respond(
+            StatusCode::OK,
+            "text/event-stream; charset=utf-8",
+            MockBody::Sse(SseBody {
+                head: c.ant_head.clone(),
+                delta: c.ant_delta.clone(),
+                tail: c.ant_tail.clone(),
+                deltas,
+                pos: 0,
+                interval,
+                sleep: None,
+                waited: false,
+            }),
+        ),
+        (false, true) => respond(
+            StatusCode::OK,
+            "text/event-stream; charset=utf-8",
+            MockBody::Sse(SseBody {
+                head: c.oai_head.clone(),
+                delta: c.oai_delta.clone(),
+                tail: c.oai_tail.clone(),
+                deltas,
+                pos: 0,
+                interval,
+                sleep: None,
+                waited: false,
+            }),
+        ),
+    };
+    Ok(resp)
+}
+
+fn main() -> std::io::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let arg = |name: &str| -> Option<String> {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
+    let port: u16 = arg("--port").and_then(|s| s.parse().ok()).unwrap_or(0);
+    let deltas: usize = arg("--deltas").and_then(|s| s.parse().ok()).unwrap_or(20);
+    let threads: usize = arg("--threads")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+    let lifeline = args.iter().any(|a| a == "--stdin-lifeline");
+    let canned = Arc::new(Canned::new(deltas));
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads.max(1))
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        let listener = TcpListener::bind(("127.0.0.1", port)).await?;
+        let port = listener.local_addr()?.port();
+        println!(
+            "{}",
+            serde_json::json!({
+                "port": port,
+                "anthropic": format!("http://127.0.0.1:{port}"),
+                "openai": format!("http://127.0.0.1:{port}/v1"),
+            })
+        );
+        use std::io::Write;
+        std::io::stdout().flush()?;
+        if lifeline {
+            std::thread::spawn(|| {
+                let mut sink = Vec::new();
+                let _ = std::io::stdin().read_to_end(&mut sink);
+                std::process::exit(0);
+            });
+        }
+        loop {
+            let (stream, _) = match listener.accept().await {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("bench_upstream: accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    continue;
+                }
+            };
+            let _ = stream.set_nodelay(true);
+            let c = canned.clone();
+            tokio::spawn(async move {
+                let svc = service_fn(move |req| handle(c.clone(), req));
+                let _ = http1::Builder::new()
+                    .keep_alive(true)
+                    .serve_connection(TokioIo::new(stream), svc)
+                    .await;
+            });
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wants_stream;
+
+    #[test]
+    fn stream_flag() {
+        assert!(wants_stream(br#"{"model":"x","stream":true}"#));
+        assert!(wants_stream(br#"{"stream" :  true, "model":"x"}"#));
+        assert!(!wants_stream(br#"{"stream":false}"#));
+        assert!(!wants_stream(br#"{"content":"stream"}"#));
+        assert!(!wants_stream(b""));
+    }
+}
