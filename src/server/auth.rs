@@ -64,14 +64,15 @@ pub fn authenticate(
                 .into(),
         ));
     };
-    if keys::ct_eq(&keys::digest(token), &state.admin_token) {
+    let digest = keys::digest(token);
+    if keys::ct_eq(&digest, &state.admin_token) {
         return Ok(Caller {
             id: "admin-token".into(),
             name: "admin-token".into(),
             permissions: vec![Permission::Read, Permission::Admin],
         });
     }
-    let Some(key) = snap.find_key(token) else {
+    let Some(key) = snap.find_key(&digest) else {
         return Err(GatewayError::Unauthorized("invalid gateway key".into()));
     };
     if key.status == Status::Disabled {

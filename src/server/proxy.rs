@@ -169,7 +169,12 @@ pub async fn forward(
     } else {
         None
     };
-    let same_shape_body = if resolution.upstream_model != model {
+    // Renamed for candidates of the client's own API only; converted bodies carry the
+    // upstream model already.
+    let any_same_shape = candidates.iter().any(|u| {
+        Shape::of_upstream(u.provider) == client_shape || endpoint == Endpoint::CountTokens
+    });
+    let same_shape_body = if resolution.upstream_model != model && any_same_shape {
         rewrite_model(&body, &resolution.upstream_model)?
     } else {
         body

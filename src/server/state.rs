@@ -238,11 +238,10 @@ impl Snapshot {
     }
 
     /// The key whose digest matches, checked against every key without early exit.
-    pub fn find_key(&self, presented: &str) -> Option<&GatewayKey> {
-        let d = keys::digest(presented);
+    pub fn find_key(&self, d: &[u8; 32]) -> Option<&GatewayKey> {
         let mut found = None;
         for (digest, i) in &self.keys {
-            if keys::ct_eq(digest, &d) {
+            if keys::ct_eq(digest, d) {
                 found = Some(*i);
             }
         }
