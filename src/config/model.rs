@@ -395,6 +395,13 @@ impl Config {
         find(&self.upstreams, id_or_name, |u| (&u.id, &u.name))
     }
 
+    /// Upstreams that may take traffic.
+    pub fn enabled_upstreams(&self) -> impl Iterator<Item = &Upstream> {
+        self.upstreams
+            .iter()
+            .filter(|u| u.status == Status::Enabled)
+    }
+
     pub fn upstream(&self, id_or_name: &str) -> Option<&Upstream> {
         self.upstream_index(id_or_name).map(|i| &self.upstreams[i])
     }

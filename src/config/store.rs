@@ -191,23 +191,30 @@ impl ConfigStore {
         };
         let text = serde_yaml::to_string(config)
             .map_err(|e| write_err(io::Error::other(e.to_string())))?;
-        let dir = self.dir();
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".config.")
-            .suffix(".tmp")
-            .tempfile_in(dir)
-            .map_err(write_err)?;
-        set_private(tmp.as_file()).map_err(write_err)?;
-        tmp.write_all(HEADER.as_bytes()).map_err(write_err)?;
-        tmp.write_all(text.as_bytes()).map_err(write_err)?;
-        tmp.as_file().sync_all().map_err(write_err)?;
-        tmp.persist(&self.path).map_err(|e| write_err(e.error))?;
-        // Make the rename itself durable.
-        if let Ok(d) = File::open(dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
+        write_private(&self.path, &[HEADER.as_bytes(), text.as_bytes()].concat()).map_err(write_err)
     }
+}
+
+/// Replace `path` with `bytes` atomically: a 0600 temp file in the same directory,
+/// fsynced, renamed over the old one, and the rename made durable. Readers see the
+/// old file or the new one, never half of one.
+pub fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".llm-gateway.")
+        .suffix(".tmp")
+        .tempfile_in(dir)?;
+    set_private(tmp.as_file())?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
 }
 
 const HEADER: &str = "# llm-gateway state. Edit with the `llm-gateway` CLI; hand edits are \

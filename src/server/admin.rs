@@ -32,22 +32,11 @@ pub fn runtime_path(store: &ConfigStore) -> PathBuf {
 }
 
 pub fn write_runtime(path: &Path, info: &RuntimeInfo) -> std::io::Result<()> {
-    use std::io::Write;
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".server.")
-        .tempfile_in(dir)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        tmp.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
     }
-    tmp.write_all(&serde_json::to_vec_pretty(info).map_err(std::io::Error::other)?)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
+    let bytes = serde_json::to_vec_pretty(info).map_err(std::io::Error::other)?;
+    crate::config::store::write_private(path, &bytes)
 }
 
 /// Remove the runtime file if it is still ours (another server may have replaced it).
@@ -147,12 +136,7 @@ pub fn status(state: &AppState, snap: &Snapshot) -> Value {
 
 /// Probe every enabled upstream with a cheap authenticated call (its model list).
 pub async fn health(snap: &Snapshot) -> Value {
-    let enabled: Vec<&Upstream> = snap
-        .config
-        .upstreams
-        .iter()
-        .filter(|u| u.status == Status::Enabled)
-        .collect();
+    let enabled: Vec<&Upstream> = snap.config.enabled_upstreams().collect();
     let probes = join_all(enabled.iter().map(|u| async move {
         let t = Instant::now();
         let r = tokio::time::timeout(Duration::from_secs(8), fetch_catalog(&snap.client, u)).await;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::state::{AppState, Snapshot};
-use crate::config::{AuthType, Status};
+use crate::config::AuthType;
 use crate::oauth::REFRESH_MARGIN;
 use crate::oauth::refresh::{RefreshError, When, refresh_locked};
 
@@ -75,9 +75,8 @@ pub async fn keep_fresh(state: Arc<AppState>) {
         let snap = state.snapshot();
         let due: Vec<String> = snap
             .config
-            .upstreams
-            .iter()
-            .filter(|u| u.auth_type == AuthType::OAuth && u.status == Status::Enabled)
+            .enabled_upstreams()
+            .filter(|u| u.auth_type == AuthType::OAuth)
             .filter_map(|u| {
                 let t = u.oauth.as_ref()?;
                 let soon = std::time::SystemTime::now() + REFRESH_MARGIN;

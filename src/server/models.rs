@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use super::format::ApiFormat;
 use super::state::{AppState, Snapshot};
-use crate::config::{Provider, Status, Upstream};
+use crate::config::{Provider, Upstream};
 use crate::upstream::{UpstreamClient, authenticate, upstream_uri};
 use crate::util::is_glob;
 
@@ -81,12 +81,7 @@ async fn catalog(state: &AppState, snap: &Snapshot, u: &Upstream) -> Vec<String>
 
 /// The model list, shaped for `format`.
 pub async fn list(state: &AppState, snap: &Snapshot, format: ApiFormat) -> Value {
-    let enabled: Vec<&Upstream> = snap
-        .config
-        .upstreams
-        .iter()
-        .filter(|u| u.status == Status::Enabled)
-        .collect();
+    let enabled: Vec<&Upstream> = snap.config.enabled_upstreams().collect();
     let catalogs = join_all(enabled.iter().map(|u| catalog(state, snap, u))).await;
 
     let mut seen = std::collections::HashSet::new();

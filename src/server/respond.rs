@@ -18,6 +18,7 @@ use super::stats::UpstreamStats;
 use super::translate::{self, Shape, StreamConverter};
 use super::usage::UsageSniffer;
 use crate::config::{BreakerConfig, Upstream};
+use crate::upstream::HOP_BY_HOP;
 
 /// Largest complete answer converted in one piece.
 const JSON_LIMIT: usize = 64 << 20;
@@ -126,18 +127,10 @@ async fn read_all(body: Incoming, limit: usize, idle: Duration) -> Result<Bytes,
     }
 }
 
-/// Response headers that belong to the upstream hop only.
+/// Response headers that belong to the upstream hop only (and `alt-svc`, which
+/// names the upstream's alternatives, not ours).
 pub fn strip_hop_headers(h: &mut HeaderMap) {
-    for name in [
-        "connection",
-        "keep-alive",
-        "proxy-connection",
-        "transfer-encoding",
-        "upgrade",
-        "trailer",
-        "te",
-        "alt-svc",
-    ] {
-        h.remove(name);
+    for name in HOP_BY_HOP.iter().chain(&["alt-svc"]) {
+        h.remove(*name);
     }
 }

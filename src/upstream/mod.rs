@@ -137,23 +137,25 @@ pub fn upstream_uri(
         .map_err(|_| UpstreamError::BadUrl(u.base_url().to_string()))
 }
 
-/// Headers that belong to one hop and never cross the gateway, plus the ones the
-/// gateway sets itself.
+/// Headers that belong to one connection (RFC 9110 §7.6.1, plus the legacy
+/// `keep-alive` / `proxy-connection`) and never cross the gateway, either way.
+pub const HOP_BY_HOP: [&str; 9] = [
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+/// Request headers not copied upstream: hop-by-hop ones, plus those the client
+/// library sets for the new request itself.
 pub fn is_hop_or_owned(name: &HeaderName) -> bool {
-    matches!(
-        name.as_str(),
-        "connection"
-            | "keep-alive"
-            | "proxy-connection"
-            | "proxy-authenticate"
-            | "proxy-authorization"
-            | "te"
-            | "trailer"
-            | "transfer-encoding"
-            | "upgrade"
-            | "host"
-            | "content-length"
-    )
+    let n = name.as_str();
+    HOP_BY_HOP.contains(&n) || n == "host" || n == "content-length"
 }
 
 /// Put the upstream's credentials on a request, replacing the client's. OAuth
