@@ -3,6 +3,11 @@
 
 use std::process::ExitCode;
 
+/// mimalloc: fewer cycles per allocation than glibc's malloc on the request path, and
+/// memory goes back to the OS after a burst instead of staying in fragmented arenas.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     llm_gateway::cli::main()
 }

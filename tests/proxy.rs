@@ -557,6 +557,39 @@ fn client_disconnect_cancels_the_upstream_stream() {
 }
 
 #[test]
+fn connections_are_spread_over_the_configured_worker_threads() {
+    let s = setup();
+    s.env.set_server("workers", 3);
+    let server = s.env.start();
+    #[cfg(target_os = "linux")]
+    {
+        let tasks = std::fs::read_dir(format!("/proc/{}/task", server.child.id())).unwrap();
+        let workers = tasks
+            .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+            .filter(|name| name.starts_with("gateway-worker-"))
+            .count();
+        assert_eq!(workers, 3, "server.workers: 3 starts three worker threads");
+    }
+    // Twelve concurrent requests, each on its own connection (handed out round-robin):
+    // every one is answered, streams to the end.
+    let url = format!("{}/v1/messages", server.url);
+    let handles: Vec<_> = (0..12)
+        .map(|i| {
+            let (url, key) = (url.clone(), s.key.clone());
+            std::thread::spawn(move || {
+                post_json(&url, &[("x-api-key", &key)], &anthropic_body(i % 2 == 0))
+            })
+        })
+        .collect();
+    for h in handles {
+        let resp = h.join().unwrap();
+        assert_eq!(resp.status, 200, "{}", resp.text());
+        assert!(resp.text().contains("message_stop") || resp.json()["type"] == "message");
+    }
+    assert_eq!(s.ant.requests().len(), 12);
+}
+
+#[test]
 fn shutdown_drains_a_live_stream() {
     let s = setup();
     s.ant.set(|b| {

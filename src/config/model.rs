@@ -64,6 +64,8 @@ pub struct ServerConfig {
     pub idle_stream_timeout_secs: u64,
     /// Seconds in-flight requests get to finish on shutdown.
     pub shutdown_grace_secs: u64,
+    /// Threads serving requests; 0 = one per CPU.
+    pub workers: usize,
 }
 
 impl Default for ServerConfig {
@@ -76,6 +78,7 @@ impl Default for ServerConfig {
             first_byte_timeout_secs: 600,
             idle_stream_timeout_secs: 300,
             shutdown_grace_secs: 30,
+            workers: 0,
         }
     }
 }

@@ -15,6 +15,9 @@ pub fn problems(config: &Config) -> Vec<String> {
     if config.server.body_limit_mb == 0 {
         out.push("server.body_limit_mb must be at least 1".into());
     }
+    if config.server.workers > 256 {
+        out.push("server.workers must be at most 256 (0 = one per CPU)".into());
+    }
     for (name, v) in [
         ("connect_timeout_secs", config.server.connect_timeout_secs),
         (

@@ -24,7 +24,7 @@ pub async fn refresh(
     let store = state.store.clone();
     let client = state.snapshot().client.clone();
     let endpoints = state.oauth_endpoints.clone();
-    let handle = tokio::runtime::Handle::current();
+    let handle = state.control.clone();
     let id = upstream_id.to_string();
     let joined = tokio::task::spawn_blocking(move || {
         refresh_locked(

@@ -25,20 +25,18 @@ pub mod stats;
 pub mod tokens;
 pub mod translate;
 pub mod usage;
+pub mod workers;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 
 use crate::config::{Config, ConfigStore, GatewayKey, LogFormat, Permission, Status};
 use crate::keys;
+use crate::upstream;
 use crate::util::{Timestamp, new_id};
 use admin::{RuntimeInfo, remove_runtime, runtime_path, write_runtime};
 use state::AppState;
@@ -54,7 +52,11 @@ pub fn start(store: ConfigStore, opts: StartOptions) -> anyhow::Result<()> {
     let first_key = ensure_first_key(&store)?;
     let config = store.load()?;
     init_logging(&config);
+    // The control runtime: accepting, config reload, token refresh, signals. Requests
+    // are served on the worker threads (see `workers`).
     let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("llm-gateway-control")
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
@@ -134,7 +136,9 @@ async fn serve(
     .with_context(|| format!("cannot write {}", runtime_file.display()))?;
 
     let grace = Duration::from_secs(config.server.shutdown_grace_secs);
-    print_banner(&url, &config, first_key.as_ref(), !addr.ip().is_loopback());
+    let n_workers = workers::count(config.server.workers);
+    let exposed = !addr.ip().is_loopback();
+    upstream::set_pool_slots(n_workers + 1);
     let state = Arc::new(AppState::new(
         store,
         config,
@@ -143,35 +147,22 @@ async fn serve(
     )?);
     tokio::spawn(state.clone().watch());
     tokio::spawn(credentials::keep_fresh(state.clone()));
+    let mut workers = workers::Workers::start(n_workers, &state, grace)
+        .context("cannot start the worker threads")?;
+    tracing::debug!("serving on {n_workers} worker thread(s)");
+    print_banner(&url, &state.snapshot().config, first_key.as_ref(), exposed);
 
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(Duration::from_secs(30));
-    let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown_signal());
     loop {
         tokio::select! {
             accepted = listener.accept() => {
-                let (stream, _) = match accepted {
-                    Ok(c) => c,
+                match accepted {
+                    Ok((stream, _)) => workers.dispatch(stream),
                     Err(e) => {
                         tracing::warn!("accept failed: {e}");
                         tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
                     }
-                };
-                let _ = stream.set_nodelay(true);
-                let state = state.clone();
-                let svc = service_fn(move |req| handler::handle(state.clone(), req));
-                let conn = builder.serve_connection(TokioIo::new(stream), svc).into_owned();
-                let conn = graceful.watch(conn);
-                tokio::spawn(async move {
-                    if let Err(e) = conn.await {
-                        tracing::debug!("connection ended: {e}");
-                    }
-                });
+                }
             }
             () = &mut shutdown => break,
         }
@@ -181,9 +172,10 @@ async fn serve(
         "shutting down: waiting up to {}s for in-flight requests",
         grace.as_secs()
     );
-    tokio::select! {
-        () = graceful.shutdown() => tracing::info!("all requests finished"),
-        () = tokio::time::sleep(grace) => tracing::warn!("grace period over; closing the remaining connections"),
+    if workers.shutdown().await {
+        tracing::info!("all requests finished");
+    } else {
+        tracing::warn!("grace period over; closing the remaining connections");
     }
     remove_runtime(&runtime_file);
     Ok(())

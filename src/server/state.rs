@@ -51,15 +51,21 @@ pub struct AppState {
     refresh_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// Upstream model catalogs: id → (fetched at, model ids).
     pub models_cache: Mutex<HashMap<String, (Instant, Vec<String>)>>,
+    /// The control runtime (multi-threaded), for work that blocks a thread and needs a
+    /// runtime that drives I/O from any thread: token refreshes under the file lock.
+    pub control: tokio::runtime::Handle,
 }
 
 impl AppState {
+    /// Build the state; call it on the control runtime, whose handle it keeps.
     pub fn new(
         store: ConfigStore,
         config: Config,
         listen: SocketAddr,
         admin_token: [u8; 32],
     ) -> anyhow::Result<Self> {
+        let control = tokio::runtime::Handle::try_current()
+            .map_err(|_| anyhow::anyhow!("the server state needs a running runtime"))?;
         let client = Arc::new(UpstreamClient::new(&config.environment, &config.server)?);
         let upstream_stats = Mutex::new(HashMap::new());
         let key_stats = Mutex::new(HashMap::new());
@@ -79,6 +85,7 @@ impl AppState {
             admin_token,
             reloads: Default::default(),
             models_cache: Mutex::new(HashMap::new()),
+            control,
         })
     }
 

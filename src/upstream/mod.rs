@@ -1,10 +1,19 @@
-//! Talking to upstreams: one pooled HTTPS client (HTTP/1.1 and HTTP/2 by ALPN) built
+//! Talking to upstreams: pooled HTTPS clients (HTTP/1.1 and HTTP/2 by ALPN) built
 //! when the server starts or its proxy settings change, never per request; and how a
 //! request is addressed and authenticated for each provider.
+//!
+//! The server runs one single-threaded runtime per core (see `server::workers`). A
+//! pooled connection is driven by a task on the runtime that opened it, so a request
+//! that borrowed another worker's connection would wake that worker's thread twice.
+//! Each worker therefore has its own pool: [`UpstreamClient`] holds one client per
+//! *pool slot*, and a thread picks its slot with [`enter_pool_slot`] (threads that
+//! never do, such as the control runtime and the CLI, share slot 0).
 
 mod connector;
 
+use std::cell::Cell;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -34,9 +43,28 @@ pub enum UpstreamError {
     BadUrl(String),
 }
 
-/// The pooled client and the timeouts that apply to it.
+/// How many pool slots a new [`UpstreamClient`] has (1 until the server sets it).
+static POOL_SLOTS: AtomicUsize = AtomicUsize::new(1);
+
+thread_local! {
+    static POOL_SLOT: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Give clients built from now on `n` pool slots (at least 1).
+pub fn set_pool_slots(n: usize) {
+    POOL_SLOTS.store(n.max(1), Ordering::Relaxed);
+}
+
+/// Make this thread use pool slot `slot` of every client.
+pub fn enter_pool_slot(slot: usize) {
+    POOL_SLOT.with(|s| s.set(slot));
+}
+
+type PooledClient = Client<HttpsConnector<ProxyConnector>, Full<Bytes>>;
+
+/// The pooled clients (one per slot) and the timeouts that apply to them.
 pub struct UpstreamClient {
-    client: Client<HttpsConnector<ProxyConnector>, Full<Bytes>>,
+    clients: Vec<PooledClient>,
     matcher: Arc<Matcher>,
     pub first_byte_timeout: Duration,
     pub idle_stream_timeout: Duration,
@@ -65,14 +93,19 @@ impl UpstreamClient {
                 matcher.clone(),
                 Duration::from_secs(server.connect_timeout_secs),
             ));
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(90))
-            .pool_max_idle_per_host(256)
-            .pool_timer(TokioTimer::new())
-            .timer(TokioTimer::new())
-            .build(https);
+        let slots = POOL_SLOTS.load(Ordering::Relaxed);
+        let clients = (0..slots)
+            .map(|_| {
+                Client::builder(TokioExecutor::new())
+                    .pool_idle_timeout(Duration::from_secs(90))
+                    .pool_max_idle_per_host((256 / slots).max(32))
+                    .pool_timer(TokioTimer::new())
+                    .timer(TokioTimer::new())
+                    .build(https.clone())
+            })
+            .collect();
         Ok(UpstreamClient {
-            client,
+            clients,
             matcher,
             first_byte_timeout: Duration::from_secs(server.first_byte_timeout_secs),
             idle_stream_timeout: Duration::from_secs(server.idle_stream_timeout_secs),
@@ -92,7 +125,9 @@ impl UpstreamClient {
         {
             req.headers_mut().insert(header::PROXY_AUTHORIZATION, auth);
         }
-        match tokio::time::timeout(self.first_byte_timeout, self.client.request(req)).await {
+        let slot = POOL_SLOT.with(Cell::get);
+        let client = &self.clients[slot % self.clients.len()];
+        match tokio::time::timeout(self.first_byte_timeout, client.request(req)).await {
             Err(_) => Err(UpstreamError::Timeout(self.first_byte_timeout)),
             Ok(Ok(resp)) => Ok(resp),
             Ok(Err(e)) if e.is_connect() => Err(UpstreamError::Connect(error_chain(&e))),
