@@ -48,7 +48,7 @@ while [ $# -gt 0 ]; do
         --no-docs) DOCS=0 ;;
         --tools) TOOLS_ARG=${2:?--tools needs a list}; shift ;;
         --tools=*) TOOLS_ARG=${1#--tools=} ;;
-        -h | --help) sed -n '2,39p' "$0"; exit 0 ;;
+        -h | --help) awk 'NR > 1 && /^#/ {sub(/^# ?/, ""); print; next} NR > 1 {exit}' "$0"; exit 0 ;;
         *) echo "unknown option $1 (try --help)" >&2; exit 2 ;;
     esac
     shift
