@@ -527,6 +527,79 @@ fn read_some_then_vanish(url: &str, key: &str, body: &Value, n: usize) -> usize 
     })
 }
 
+/// Times (since the request) at which each response frame arrived, with its text.
+fn frame_times(url: &str, headers: &[(&str, &str)], body: &Value) -> Vec<(Duration, String)> {
+    common::runtime().block_on(async {
+        let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+        let mut req = http::Request::post(url).header("content-type", "application/json");
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let req = req.body(Full::new(Bytes::from(body.to_string()))).unwrap();
+        let start = std::time::Instant::now();
+        let resp = tokio::time::timeout(Duration::from_secs(10), client.request(req))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        let mut body = resp.into_body();
+        let mut frames = Vec::new();
+        while let Ok(Some(Ok(f))) =
+            tokio::time::timeout(Duration::from_secs(10), body.frame()).await
+        {
+            if let Some(d) = f.data_ref() {
+                frames.push((start.elapsed(), String::from_utf8_lossy(d).into_owned()));
+            }
+        }
+        frames
+    })
+}
+
+#[test]
+fn stream_events_are_passed_on_as_they_arrive() {
+    // The gateway sends what the upstream has delivered in one write, but never holds
+    // an event back to wait for the next one: with 150 ms between deltas, the first
+    // delta reaches the client long before the last.
+    let s = setup();
+    for m in [&s.ant, &s.oai] {
+        m.set(|b| {
+            b.event_gap = Some(Duration::from_millis(150));
+            b.deltas = 4;
+        });
+    }
+    let server = s.env.start();
+    let cases = [
+        ("/v1/messages", anthropic_body(true), "content_block_delta"),
+        ("/v1/chat/completions", openai_body(true), "\"content\""),
+        (
+            "/v1/chat/completions",
+            json!({"model": "claude-sonnet-4-5", "stream": true,
+            "messages": [{"role": "user", "content": "hi"}]}),
+            "\"content\"",
+        ),
+    ];
+    let auth = format!("Bearer {}", s.key);
+    for (path, body, delta) in cases {
+        let frames = frame_times(
+            &format!("{}{path}", server.url),
+            &[("x-api-key", &s.key), ("authorization", &auth)],
+            &body,
+        );
+        let first = frames
+            .iter()
+            .find(|(_, t)| t.contains(delta))
+            .map(|(at, _)| *at);
+        let last = frames.last().map(|(at, _)| *at);
+        let (Some(first), Some(last)) = (first, last) else {
+            panic!("{path}: no delta in {frames:?}");
+        };
+        assert!(
+            last - first >= Duration::from_millis(300),
+            "{path}: first delta at {first:?}, end at {last:?}: events were held back"
+        );
+    }
+}
+
 #[test]
 fn client_disconnect_cancels_the_upstream_stream() {
     let s = setup();

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use hyper::body::{Body, Frame, Incoming, SizeHint};
 use tokio::time::Sleep;
 
@@ -31,34 +31,114 @@ enum Kind {
 struct Streamed {
     inner: Incoming,
     idle: Duration,
+    /// Fires `idle` after the last frame. Re-armed lazily: a frame only records its
+    /// time; when the timer fires early, it is set again from that time.
     sleep: Pin<Box<Sleep>>,
+    last_frame: tokio::time::Instant,
     done: Completion,
     /// For SSE answers: the client's format, so a broken upstream stream ends with an
     /// error event the SDKs understand instead of a cut connection.
     sse: Option<ApiFormat>,
     /// For streams in the other API's format: converted event by event.
     conv: Option<StreamConverter>,
+    /// Output not yet handed to hyper (see [`Streamed::poll`]).
+    batch: Batch,
+    /// Turns given in a row to the upstream's connection that brought nothing new.
+    idle_turns: u8,
+    /// What comes after the batch: trailers, or how the stream failed.
+    after: Option<After>,
     ended: bool,
 }
+
+/// Output bytes gathered from several upstream frames.
+#[derive(Default)]
+struct Batch {
+    first: Option<Bytes>,
+    more: Option<BytesMut>,
+}
+
+impl Batch {
+    fn push(&mut self, b: Bytes) {
+        if b.is_empty() {
+            return;
+        }
+        match (&self.first, &mut self.more) {
+            (None, _) => self.first = Some(b),
+            (Some(_), Some(m)) => m.extend_from_slice(&b),
+            (Some(f), None) => {
+                let mut m = BytesMut::with_capacity((f.len() + b.len()) * 4);
+                m.extend_from_slice(f);
+                m.extend_from_slice(&b);
+                self.more = Some(m);
+            }
+        }
+    }
+
+    fn len(&self) -> usize {
+        match (&self.first, &self.more) {
+            (_, Some(m)) => m.len(),
+            (Some(f), None) => f.len(),
+            (None, None) => 0,
+        }
+    }
+
+    fn take(&mut self) -> Option<Bytes> {
+        let first = self.first.take();
+        match self.more.take() {
+            Some(m) => Some(m.freeze()),
+            None => first,
+        }
+    }
+}
+
+enum After {
+    Trailers(Frame<Bytes>),
+    Broke(BoxError),
+}
+
+/// Stop gathering output at this size and send it.
+const BATCH_LIMIT: usize = 64 * 1024;
+/// Scheduler turns the upstream's connection task gets, while output waits, to hand
+/// over what it has already read. One is not enough: a chunk taken from hyper's body
+/// channel reaches the next poll only after two rounds of this thread's run queue.
+const PRODUCER_TURNS: u8 = 2;
 
 fn data(b: Bytes) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
     Poll::Ready(Some(Ok(Frame::data(b))))
 }
 
 impl Streamed {
+    /// The next output frame. Frames the upstream has already delivered are sent as
+    /// one: when the upstream body has nothing ready but output is waiting, this task
+    /// yields so that the upstream's connection task (on this same thread) can decode
+    /// what it has already read; only when [`PRODUCER_TURNS`] turns in a row bring
+    /// nothing is the batch handed to hyper.
+    /// An SSE answer read in one go thus costs one write to the client instead of one
+    /// per event, and nothing waits for bytes that have not arrived.
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         loop {
             if self.ended {
-                return Poll::Ready(None);
+                if let Some(b) = self.batch.take() {
+                    return data(b);
+                }
+                return match self.after.take() {
+                    Some(After::Trailers(t)) => Poll::Ready(Some(Ok(t))),
+                    Some(After::Broke(e)) => self.fail(e),
+                    None => Poll::Ready(None),
+                };
             }
             match Pin::new(&mut self.inner).poll_frame(cx) {
                 Poll::Ready(Some(Ok(frame))) => {
-                    let deadline = tokio::time::Instant::now() + self.idle;
-                    self.sleep.as_mut().reset(deadline);
+                    self.last_frame = tokio::time::Instant::now();
+                    self.idle_turns = 0;
                     let chunk = match frame.into_data() {
                         Ok(d) => d,
                         Err(trailers) if self.conv.is_none() => {
-                            return Poll::Ready(Some(Ok(trailers)));
+                            if self.batch.len() == 0 {
+                                return Poll::Ready(Some(Ok(trailers)));
+                            }
+                            self.after = Some(After::Trailers(trailers));
+                            return data(self.batch.take().unwrap_or_default());
                         }
                         Err(_) => continue,
                     };
@@ -66,47 +146,59 @@ impl Streamed {
                     // A body with a known length may never be polled past its last
                     // frame: account for it as complete here.
                     let end = self.inner.is_end_stream();
-                    let out = match &mut self.conv {
-                        Some(c) if end => {
-                            let mut b = c.feed(&chunk).to_vec();
-                            b.extend_from_slice(&c.finish());
-                            Bytes::from(b)
+                    match &mut self.conv {
+                        Some(c) => {
+                            self.batch.push(c.feed(&chunk));
+                            if end {
+                                self.batch.push(c.finish());
+                            }
                         }
-                        Some(c) => c.feed(&chunk),
-                        None => chunk,
-                    };
+                        None => self.batch.push(chunk),
+                    }
                     if end {
                         self.done.finish(Outcome::Complete);
                         self.ended = true;
+                    } else if self.batch.len() >= BATCH_LIMIT
+                        && let Some(b) = self.batch.take()
+                    {
+                        return data(b);
                     }
-                    if out.is_empty() {
-                        continue;
-                    }
-                    return data(out);
                 }
                 Poll::Ready(None) => {
                     self.done.finish(Outcome::Complete);
                     self.ended = true;
                     if let Some(c) = &mut self.conv {
-                        let b = c.finish();
-                        if !b.is_empty() {
-                            return data(b);
-                        }
+                        self.batch.push(c.finish());
                     }
-                    return Poll::Ready(None);
                 }
                 Poll::Ready(Some(Err(e))) => {
                     self.done.finish(Outcome::UpstreamBroke(e.to_string()));
-                    return self.fail(Box::new(e), "the upstream connection broke mid-stream");
+                    self.ended = true;
+                    self.after = Some(After::Broke(Box::new(e)));
                 }
                 Poll::Pending => {
-                    ready!(self.sleep.as_mut().poll(cx));
+                    if self.batch.len() > 0 {
+                        if self.idle_turns < PRODUCER_TURNS {
+                            self.idle_turns += 1;
+                            cx.waker().wake_by_ref();
+                            return Poll::Pending;
+                        }
+                        self.idle_turns = 0;
+                        if let Some(b) = self.batch.take() {
+                            return data(b);
+                        }
+                    }
+                    loop {
+                        ready!(self.sleep.as_mut().poll(cx));
+                        let due = self.last_frame + self.idle;
+                        if due <= tokio::time::Instant::now() {
+                            break;
+                        }
+                        self.sleep.as_mut().reset(due);
+                    }
                     self.done.finish(Outcome::IdleTimeout);
-                    let msg = format!(
-                        "the upstream sent nothing for {}s; stream cut",
-                        self.idle.as_secs()
-                    );
-                    return self.fail(Box::new(IdleTimeout(self.idle)), &msg);
+                    self.ended = true;
+                    self.after = Some(After::Broke(Box::new(IdleTimeout(self.idle))));
                 }
             }
         }
@@ -114,13 +206,22 @@ impl Streamed {
 
     /// End a failed stream the way the client understands: the converter's closing
     /// error frames, an SSE error event, or (not a stream) a cut connection.
-    fn fail(&mut self, e: BoxError, msg: &str) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
-        self.ended = true;
+    fn fail(&mut self, e: BoxError) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         if let Some(c) = &mut self.conv {
             return data(c.finish());
         }
         match self.sse {
-            Some(f) => data(stream_error(f, msg)),
+            Some(f) => {
+                let msg = if e.is::<IdleTimeout>() {
+                    format!(
+                        "the upstream sent nothing for {}s; stream cut",
+                        self.idle.as_secs()
+                    )
+                } else {
+                    "the upstream connection broke mid-stream".to_string()
+                };
+                data(stream_error(f, &msg))
+            }
             None => Poll::Ready(Some(Err(e))),
         }
     }
@@ -152,9 +253,13 @@ impl GatewayBody {
                 inner,
                 idle,
                 sleep: Box::pin(tokio::time::sleep(idle)),
+                last_frame: tokio::time::Instant::now(),
                 done,
                 sse,
                 conv,
+                batch: Batch::default(),
+                idle_turns: 0,
+                after: None,
                 ended: false,
             })),
         }
@@ -182,7 +287,7 @@ impl Body for GatewayBody {
     fn is_end_stream(&self) -> bool {
         match &self.kind {
             Kind::Full(b) => b.is_none(),
-            Kind::Upstream(s) => s.ended || (s.conv.is_none() && s.inner.is_end_stream()),
+            Kind::Upstream(s) => s.ended && s.batch.len() == 0 && s.after.is_none(),
         }
     }
 

@@ -16,7 +16,7 @@ use super::errors::GatewayError;
 use super::proxy::{Inbound, RequestCtx};
 use super::stats::UpstreamStats;
 use super::translate::{self, Shape, StreamConverter};
-use super::usage::UsageSniffer;
+use super::usage::{self, UsageSniffer};
 use crate::config::{BreakerConfig, Upstream};
 use crate::upstream::HOP_BY_HOP;
 
@@ -93,14 +93,26 @@ pub(super) async fn respond(
             )));
         }
     };
-    done.sniffer.observe(&bytes);
-    done.finish(Outcome::Complete);
     let (status, value) = if status.is_success() {
+        let answer: serde_json::Value = match serde_json::from_slice(&bytes) {
+            Ok(v) => v,
+            Err(e) => {
+                done.finish(Outcome::Complete);
+                return Err(GatewayError::BadGateway(format!(
+                    "the upstream sent invalid JSON: {e}"
+                )));
+            }
+        };
+        // Parsed once: the usage comes from the same value that is converted.
+        done.sniffer = UsageSniffer::Known(usage::of_value(&answer));
+        done.finish(Outcome::Complete);
         (
             StatusCode::OK,
-            translate::response_json(from, to, &bytes, &inb.model)?,
+            translate::response_json(from, to, answer, &inb.model)?,
         )
     } else {
+        done.sniffer.observe(&bytes);
+        done.finish(Outcome::Complete);
         let (s, v) = translate::error_json(to, status.as_u16(), &bytes);
         (
             StatusCode::from_u16(s).unwrap_or(StatusCode::BAD_GATEWAY),

@@ -5,6 +5,8 @@
 //! Shapes: a client speaks Anthropic Messages, OpenAI Chat Completions, or the legacy
 //! OpenAI Completions (served through chat); an upstream speaks Messages or Chat.
 
+use std::borrow::Cow;
+
 use bytes::Bytes;
 use serde_json::Value;
 
@@ -55,21 +57,25 @@ pub fn request_body(
     let opts = RequestOptions {
         upstream_model: upstream_model.to_string(),
     };
-    let chat = |v: &Value| -> Result<Value, GatewayError> {
+    // A legacy completions request is read as a chat one; others are used as they are.
+    fn chat(client: Shape, v: &Value) -> Result<Cow<'_, Value>, GatewayError> {
         match client {
-            Shape::Completions => convert::completions_to_chat_request(v).map_err(convert_error),
-            _ => Ok(v.clone()),
+            Shape::Completions => convert::completions_to_chat_request(v)
+                .map(Cow::Owned)
+                .map_err(convert_error),
+            _ => Ok(Cow::Borrowed(v)),
         }
-    };
+    }
     let out = match (client, to) {
         (Shape::Messages, Shape::Chat) => {
             convert::anthropic_to_openai_request(json, &opts).map_err(convert_error)?
         }
         (Shape::Chat | Shape::Completions, Shape::Messages) => {
-            convert::openai_to_anthropic_request(&chat(json)?, &opts).map_err(convert_error)?
+            convert::openai_to_anthropic_request(chat(client, json)?.as_ref(), &opts)
+                .map_err(convert_error)?
         }
         (Shape::Completions, Shape::Chat) => {
-            let mut v = chat(json)?;
+            let mut v = chat(client, json)?.into_owned();
             if let Some(o) = v.as_object_mut() {
                 o.insert("model".into(), Value::String(upstream_model.into()));
             }
@@ -92,11 +98,9 @@ pub fn request_body(
 pub fn response_json(
     from: Shape,
     to: Shape,
-    body: &[u8],
+    v: Value,
     client_model: &str,
 ) -> Result<Value, GatewayError> {
-    let v: Value = serde_json::from_slice(body)
-        .map_err(|e| GatewayError::BadGateway(format!("the upstream sent invalid JSON: {e}")))?;
     let bad = |e: ConvertError| {
         GatewayError::BadGateway(format!("could not convert the upstream's answer: {e}"))
     };

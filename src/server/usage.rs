@@ -17,6 +17,8 @@ pub enum UsageSniffer {
     /// The unfinished last line, and the usage seen so far.
     Sse(Vec<u8>, Usage),
     Json(Vec<u8>),
+    /// Already known (taken from an answer the gateway parsed anyway).
+    Known(Usage),
     Off,
 }
 
@@ -62,27 +64,28 @@ impl UsageSniffer {
                     *self = UsageSniffer::Off;
                 }
             }
-            UsageSniffer::Off => {}
+            UsageSniffer::Known(_) | UsageSniffer::Off => {}
         }
     }
 
     pub fn finish(&self) -> Usage {
         match self {
-            UsageSniffer::Sse(_, u) => *u,
+            UsageSniffer::Sse(_, u) | UsageSniffer::Known(u) => *u,
             UsageSniffer::Json(buf) => {
-                // Only `usage` is built; the rest of the answer is skipped, not parsed
-                // into values.
                 let mut u = Usage::default();
-                if let Ok(only) = serde_json::from_slice::<UsageOnly>(buf)
-                    && let Some(usage) = only.usage
-                {
-                    merge(&mut u, &serde_json::json!({ "usage": usage }));
-                }
+                merge_json(&mut u, buf);
                 u
             }
             UsageSniffer::Off => Usage::default(),
         }
     }
+}
+
+/// The usage of a parsed Anthropic message or OpenAI completion.
+pub fn of_value(v: &Value) -> Usage {
+    let mut u = Usage::default();
+    merge_value(&mut u, v);
+    u
 }
 
 /// Parse one SSE line when it is a `data:` line that carries usage.
@@ -93,18 +96,70 @@ fn sniff_line(line: &[u8], usage: &mut Usage) {
     if !data.windows(7).any(|w| w == b"\"usage\"") {
         return;
     }
-    if let Ok(v) = serde_json::from_slice::<Value>(data.trim_ascii()) {
-        merge(usage, &v);
-    }
+    merge_json(usage, data.trim_ascii());
+}
+
+/// Where usage sits: at the top (an answer, a `message_delta`, an OpenAI chunk) or in
+/// `message` (Anthropic's `message_start`). Everything else is skipped, not built.
+#[derive(serde::Deserialize)]
+struct UsageCarrier {
+    usage: Option<RawUsage>,
+    message: Option<MessageUsage>,
 }
 
 #[derive(serde::Deserialize)]
-struct UsageOnly {
-    usage: Option<Value>,
+struct MessageUsage {
+    usage: Option<RawUsage>,
+}
+
+/// Token counts in either API's spelling.
+#[derive(serde::Deserialize)]
+struct RawUsage {
+    prompt_tokens: Option<u64>,
+    completion_tokens: Option<u64>,
+    input_tokens: Option<u64>,
+    output_tokens: Option<u64>,
+    cache_read_input_tokens: Option<u64>,
+    cache_creation_input_tokens: Option<u64>,
+}
+
+/// Take the usage from the JSON text of an answer or event: typed, and only when the
+/// typed read fails (an odd field type somewhere) through a `Value`.
+fn merge_json(u: &mut Usage, json: &[u8]) {
+    match serde_json::from_slice::<UsageCarrier>(json) {
+        Ok(c) => {
+            if let Some(raw) = c.usage.or_else(|| c.message.and_then(|m| m.usage)) {
+                merge_raw(u, &raw);
+            }
+        }
+        Err(_) => {
+            if let Ok(v) = serde_json::from_slice::<Value>(json) {
+                merge_value(u, &v);
+            }
+        }
+    }
+}
+
+fn merge_raw(u: &mut Usage, r: &RawUsage) {
+    // OpenAI
+    if let Some(p) = r.prompt_tokens {
+        u.input = p;
+    }
+    if let Some(c) = r.completion_tokens {
+        u.output = c;
+    }
+    // Anthropic: input excludes the cache; count it all as input.
+    if let Some(i) = r.input_tokens {
+        u.input =
+            i + r.cache_read_input_tokens.unwrap_or(0) + r.cache_creation_input_tokens.unwrap_or(0);
+    }
+    if let Some(o) = r.output_tokens {
+        u.output = o;
+    }
 }
 
 /// Take the usage from an Anthropic message / event or an OpenAI completion / chunk.
-fn merge(u: &mut Usage, v: &Value) {
+fn merge_value(u: &mut Usage, v: &Value) {
     let usage = v
         .get("usage")
         .or_else(|| v.get("message").and_then(|m| m.get("usage")));
@@ -112,22 +167,17 @@ fn merge(u: &mut Usage, v: &Value) {
         return;
     };
     let n = |k: &str| usage.get(k).and_then(Value::as_u64);
-    // OpenAI
-    if let Some(p) = n("prompt_tokens") {
-        u.input = p;
-    }
-    if let Some(c) = n("completion_tokens") {
-        u.output = c;
-    }
-    // Anthropic: input excludes the cache; count it all as input.
-    if let Some(i) = n("input_tokens") {
-        u.input = i
-            + n("cache_read_input_tokens").unwrap_or(0)
-            + n("cache_creation_input_tokens").unwrap_or(0);
-    }
-    if let Some(o) = n("output_tokens") {
-        u.output = o;
-    }
+    merge_raw(
+        u,
+        &RawUsage {
+            prompt_tokens: n("prompt_tokens"),
+            completion_tokens: n("completion_tokens"),
+            input_tokens: n("input_tokens"),
+            output_tokens: n("output_tokens"),
+            cache_read_input_tokens: n("cache_read_input_tokens"),
+            cache_creation_input_tokens: n("cache_creation_input_tokens"),
+        },
+    );
 }
 
 #[cfg(test)]
@@ -177,6 +227,36 @@ mod tests {
             Usage {
                 input: 7,
                 output: 3
+            }
+        );
+    }
+
+    #[test]
+    fn odd_field_types_fall_back_to_a_lenient_read() {
+        let mut s = UsageSniffer::for_content_type(Some("application/json"));
+        s.observe(
+            br#"{"usage":{"input_tokens":5,"output_tokens":"7","cache_read_input_tokens":null}}"#,
+        );
+        assert_eq!(
+            s.finish(),
+            Usage {
+                input: 5,
+                output: 0
+            }
+        );
+        let mut s = UsageSniffer::for_content_type(Some("application/json"));
+        s.observe(br#"{"id":"x","usage":null}"#);
+        assert_eq!(s.finish(), Usage::default());
+    }
+
+    #[test]
+    fn usage_of_a_parsed_answer() {
+        let v = serde_json::json!({"type": "message", "usage": {"input_tokens": 3, "cache_creation_input_tokens": 2, "output_tokens": 9}});
+        assert_eq!(
+            of_value(&v),
+            Usage {
+                input: 5,
+                output: 9
             }
         );
     }

@@ -45,14 +45,25 @@ impl Workers {
     pub fn start(n: usize, state: &Arc<AppState>, grace: Duration) -> std::io::Result<Self> {
         let mut inboxes = Vec::with_capacity(n);
         let mut threads = Vec::with_capacity(n);
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         for slot in 1..=n {
             let (tx, rx) = mpsc::unbounded_channel();
             let state = state.clone();
+            let ready = ready_tx.clone();
             let thread = std::thread::Builder::new()
                 .name(format!("gateway-worker-{slot}"))
-                .spawn(move || run(slot, rx, state, grace))?;
+                .spawn(move || run(slot, rx, state, grace, ready))?;
             inboxes.push(tx);
             threads.push(thread);
+        }
+        drop(ready_tx);
+        // Serving starts once every worker has its runtime.
+        for _ in 0..n {
+            match ready_rx.recv() {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => return Err(e),
+                Err(_) => return Err(std::io::Error::other("a worker thread ended at start")),
+            }
         }
         Ok(Workers {
             inboxes,
@@ -111,6 +122,7 @@ fn run(
     mut inbox: mpsc::UnboundedReceiver<std::net::TcpStream>,
     state: Arc<AppState>,
     grace: Duration,
+    ready: std::sync::mpsc::Sender<std::io::Result<()>>,
 ) -> bool {
     upstream::enter_pool_slot(slot);
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -119,10 +131,11 @@ fn run(
     {
         Ok(r) => r,
         Err(e) => {
-            tracing::error!("worker {slot}: cannot start its runtime: {e}");
+            let _ = ready.send(Err(e));
             return false;
         }
     };
+    let _ = ready.send(Ok(()));
     runtime.block_on(async move {
         let mut builder = auto::Builder::new(TokioExecutor::new());
         builder
