@@ -40,27 +40,39 @@ impl SseParser {
         }
     }
 
-    /// Parse `chunk`, calling `on_event` for each event it completes.
+    /// Parse `chunk`, calling `on_event` for each event it completes. Lines that lie
+    /// whole in the chunk are read in place; only a line cut by the chunk's end is
+    /// copied, to be completed by the next one.
     pub fn feed(&mut self, chunk: &[u8], mut on_event: impl FnMut(Event)) {
-        for &b in chunk {
-            if self.skip_lf {
-                self.skip_lf = false;
-                if b == b'\n' {
-                    continue;
-                }
+        let mut rest = chunk;
+        while let Some((&first, after)) = rest.split_first() {
+            if std::mem::take(&mut self.skip_lf) && first == b'\n' {
+                rest = after; // the LF of a CRLF
+                continue;
             }
-            match b {
-                b'\n' | b'\r' => {
-                    self.skip_lf = b == b'\r';
-                    let line = std::mem::take(&mut self.line);
-                    if !std::mem::take(&mut self.overflow) {
-                        self.line_done(&line, &mut on_event);
-                    }
-                    self.line = line;
+            let Some(end) = rest.iter().position(|&b| b == b'\n' || b == b'\r') else {
+                // An unfinished line: keep it (up to the limit) for the next chunk.
+                if self.line.len() + rest.len() > self.max_line {
+                    self.overflow = true;
                     self.line.clear();
+                } else if !self.overflow {
+                    self.line.extend_from_slice(rest);
                 }
-                _ if self.line.len() >= self.max_line => self.overflow = true,
-                _ => self.line.push(b),
+                return;
+            };
+            let (head, tail) = rest.split_at(end);
+            self.skip_lf = tail[0] == b'\r';
+            rest = &tail[1..];
+            if std::mem::take(&mut self.overflow) || self.line.len() + head.len() > self.max_line {
+                self.line.clear(); // too long: dropped whole
+            } else if self.line.is_empty() {
+                self.line_done(head, &mut on_event);
+            } else {
+                let mut line = std::mem::take(&mut self.line);
+                line.extend_from_slice(head);
+                self.line_done(&line, &mut on_event);
+                line.clear();
+                self.line = line;
             }
         }
     }

@@ -242,7 +242,17 @@ impl OpenAiToAnthropicStream {
     }
 
     fn block_delta(&self, delta: Value, out: &mut Vec<Bytes>) {
-        let v = json!({"type": "content_block_delta", "index": self.next_index, "delta": delta});
+        #[derive(serde::Serialize)]
+        struct BlockDelta<'a> {
+            r#type: &'static str,
+            index: u64,
+            delta: &'a Value,
+        }
+        let v = BlockDelta {
+            r#type: "content_block_delta",
+            index: self.next_index,
+            delta: &delta,
+        };
         out.push(anthropic_frame("content_block_delta", &v));
     }
 

@@ -221,18 +221,41 @@ impl AnthropicToOpenAiStream {
     }
 
     fn chunk(&self, delta: Value, finish: Option<&str>) -> Bytes {
-        let mut v = json!({
-            "id": self.id,
-            "object": "chat.completion.chunk",
-            "created": self.created,
-            "model": self.model,
-            "choices": [{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish}],
-        });
-        if self.include_usage {
-            v["usage"] = Value::Null;
-        }
-        openai_frame(&v)
+        openai_frame(&Chunk {
+            id: &self.id,
+            object: "chat.completion.chunk",
+            created: self.created,
+            model: &self.model,
+            choices: [ChunkChoice {
+                index: 0,
+                delta: &delta,
+                logprobs: (),
+                finish_reason: finish,
+            }],
+            usage: self.include_usage.then_some(()),
+        })
     }
+}
+
+/// A `chat.completion.chunk`, serialized without building a `Value` (one per event).
+#[derive(serde::Serialize)]
+struct Chunk<'a> {
+    id: &'a str,
+    object: &'static str,
+    created: u64,
+    model: &'a str,
+    choices: [ChunkChoice<'a>; 1],
+    /// `"usage": null` on every chunk but the last when the client asked for usage.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    usage: Option<()>,
+}
+
+#[derive(serde::Serialize)]
+struct ChunkChoice<'a> {
+    index: u32,
+    delta: &'a Value,
+    logprobs: (),
+    finish_reason: Option<&'a str>,
 }
 
 /// Later usage reports (message_delta) override earlier ones field by field.
