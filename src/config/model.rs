@@ -64,7 +64,7 @@ pub struct ServerConfig {
     pub idle_stream_timeout_secs: u64,
     /// Seconds in-flight requests get to finish on shutdown.
     pub shutdown_grace_secs: u64,
-    /// Threads serving requests; 0 = one per CPU.
+    /// Threads serving requests; 0 = one per CPU, at most 8.
     pub workers: usize,
 }
 
