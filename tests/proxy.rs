@@ -639,7 +639,7 @@ fn connections_are_spread_over_the_configured_worker_threads() {
         let tasks = std::fs::read_dir(format!("/proc/{}/task", server.child.id())).unwrap();
         let workers = tasks
             .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
-            .filter(|name| name.starts_with("gateway-worker-"))
+            .filter(|name| name.starts_with("lgw-worker-"))
             .count();
         assert_eq!(workers, 3, "server.workers: 3 starts three worker threads");
     }

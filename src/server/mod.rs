@@ -56,7 +56,7 @@ pub fn start(store: ConfigStore, opts: StartOptions) -> anyhow::Result<()> {
     // are served on the worker threads (see `workers`).
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
-        .thread_name("llm-gateway-control")
+        .thread_name("lgw-control")
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;

@@ -55,7 +55,7 @@ impl Workers {
             let state = state.clone();
             let ready = ready_tx.clone();
             let thread = std::thread::Builder::new()
-                .name(format!("gateway-worker-{slot}"))
+                .name(format!("lgw-worker-{slot}"))
                 .spawn(move || run(slot, rx, state, grace, ready))?;
             inboxes.push(tx);
             threads.push(thread);
