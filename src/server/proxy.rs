@@ -338,11 +338,8 @@ async fn attempt_all(
             let out = build_request(upstream, tokens.as_ref(), inb, rc.endpoint, path, query)?;
             let in_flight = InFlight::new(&stats);
             let sent = Instant::now();
-            let result = tokio::time::timeout_at(deadline, snap.client.send(out))
-                .await
-                .unwrap_or(Err(UpstreamError::Timeout(Duration::from_secs(
-                    cfg.routing.total_deadline_secs,
-                ))));
+            let total = Duration::from_secs(cfg.routing.total_deadline_secs);
+            let result = snap.client.send_before(out, Some((deadline, total))).await;
             let now = tokio::time::Instant::now();
             let resp = match result {
                 Ok(resp) => resp,

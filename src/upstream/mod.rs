@@ -115,7 +115,17 @@ impl UpstreamClient {
     /// Send a request and wait for the response head (bounded by the first-byte timeout).
     pub async fn send(
         &self,
+        req: Request<Full<Bytes>>,
+    ) -> Result<Response<Incoming>, UpstreamError> {
+        self.send_before(req, None).await
+    }
+
+    /// Like [`send`](Self::send), also bounded by `deadline` (the instant, and the
+    /// total time it stands for in error messages): one timer for both limits.
+    pub async fn send_before(
+        &self,
         mut req: Request<Full<Bytes>>,
+        deadline: Option<(tokio::time::Instant, Duration)>,
     ) -> Result<Response<Incoming>, UpstreamError> {
         if req.uri().scheme_str() == Some("http")
             && let Some(auth) = self
@@ -127,8 +137,16 @@ impl UpstreamClient {
         }
         let slot = POOL_SLOT.with(Cell::get);
         let client = &self.clients[slot % self.clients.len()];
-        match tokio::time::timeout(self.first_byte_timeout, client.request(req)).await {
-            Err(_) => Err(UpstreamError::Timeout(self.first_byte_timeout)),
+        let first_byte = (
+            tokio::time::Instant::now() + self.first_byte_timeout,
+            self.first_byte_timeout,
+        );
+        let (until, limit) = match deadline {
+            Some(d) if d.0 < first_byte.0 => d,
+            _ => first_byte,
+        };
+        match tokio::time::timeout_at(until, client.request(req)).await {
+            Err(_) => Err(UpstreamError::Timeout(limit)),
             Ok(Ok(resp)) => Ok(resp),
             Ok(Err(e)) if e.is_connect() => Err(UpstreamError::Connect(error_chain(&e))),
             Ok(Err(e)) => Err(UpstreamError::Io(error_chain(&e))),
