@@ -209,14 +209,16 @@ pub fn usage_to_anthropic(u: &Value) -> Value {
 
 /// One OpenAI SSE frame: `data: <json>\n\n`.
 pub fn openai_frame(v: &impl serde::Serialize) -> Bytes {
-    frame(b"data: ", v)
+    frame(&[b"data: "], v)
 }
 
-/// `prefix`, the JSON of `v`, and the blank line that ends an SSE event; serialized
-/// straight into the buffer (a `Value`'s `Display` goes through `fmt` and is slower).
-fn frame(prefix: &[u8], v: &impl serde::Serialize) -> Bytes {
+/// The `prefix` pieces, the JSON of `v`, and the blank line that ends an SSE event;
+/// serialized straight into the buffer (a `Value`'s `Display` goes through `fmt`).
+fn frame(prefix: &[&[u8]], v: &impl serde::Serialize) -> Bytes {
     let mut out = Vec::with_capacity(256);
-    out.extend_from_slice(prefix);
+    for p in prefix {
+        out.extend_from_slice(p);
+    }
     // Serializing a `Value` or a plain struct into a Vec cannot fail.
     let _ = serde_json::to_writer(&mut out, v);
     out.extend_from_slice(b"\n\n");
@@ -230,7 +232,7 @@ pub fn done_frame() -> Bytes {
 
 /// One Anthropic SSE frame: `event: <type>\ndata: <json>\n\n`.
 pub fn anthropic_frame(event: &str, v: &impl serde::Serialize) -> Bytes {
-    frame(format!("event: {event}\ndata: ").as_bytes(), v)
+    frame(&[b"event: ", event.as_bytes(), b"\ndata: "], v)
 }
 
 /// The text of an OpenAI `content` (string or parts), joined; `None` when absent.

@@ -82,6 +82,10 @@ impl Batch {
         }
     }
 
+    fn is_empty(&self) -> bool {
+        self.first.is_none()
+    }
+
     fn take(&mut self) -> Option<Bytes> {
         let first = self.first.take();
         match self.more.take() {
@@ -133,13 +137,13 @@ impl Streamed {
                     self.idle_turns = 0;
                     let chunk = match frame.into_data() {
                         Ok(d) => d,
-                        Err(trailers) if self.conv.is_none() => {
-                            if self.batch.len() == 0 {
-                                return Poll::Ready(Some(Ok(trailers)));
+                        Err(trailers) if self.conv.is_none() => match self.batch.take() {
+                            None => return Poll::Ready(Some(Ok(trailers))),
+                            Some(b) => {
+                                self.after = Some(After::Trailers(trailers));
+                                return data(b);
                             }
-                            self.after = Some(After::Trailers(trailers));
-                            return data(self.batch.take().unwrap_or_default());
-                        }
+                        },
                         Err(_) => continue,
                     };
                     self.done.sniffer.observe(&chunk);
@@ -177,7 +181,7 @@ impl Streamed {
                     self.after = Some(After::Broke(Box::new(e)));
                 }
                 Poll::Pending => {
-                    if self.batch.len() > 0 {
+                    if !self.batch.is_empty() {
                         if self.idle_turns < PRODUCER_TURNS {
                             self.idle_turns += 1;
                             cx.waker().wake_by_ref();
@@ -287,7 +291,7 @@ impl Body for GatewayBody {
     fn is_end_stream(&self) -> bool {
         match &self.kind {
             Kind::Full(b) => b.is_none(),
-            Kind::Upstream(s) => s.ended && s.batch.len() == 0 && s.after.is_none(),
+            Kind::Upstream(s) => s.ended && s.batch.is_empty() && s.after.is_none(),
         }
     }
 

@@ -93,31 +93,35 @@ pub(super) async fn respond(
             )));
         }
     };
-    let (status, value) = if status.is_success() {
-        let answer: serde_json::Value = match serde_json::from_slice(&bytes) {
-            Ok(v) => v,
-            Err(e) => {
-                done.finish(Outcome::Complete);
-                return Err(GatewayError::BadGateway(format!(
-                    "the upstream sent invalid JSON: {e}"
-                )));
-            }
-        };
-        // Parsed once: the usage comes from the same value that is converted.
-        done.sniffer = UsageSniffer::Known(usage::of_value(&answer));
-        done.finish(Outcome::Complete);
-        (
-            StatusCode::OK,
-            translate::response_json(from, to, answer, &inb.model)?,
-        )
+    // A successful answer is parsed once: usage is read from the value that is converted.
+    let answer = if status.is_success() {
+        let parsed = serde_json::from_slice::<serde_json::Value>(&bytes);
+        if let Ok(v) = &parsed {
+            done.sniffer = UsageSniffer::Known(usage::of_value(v));
+        }
+        Some(parsed)
     } else {
         done.sniffer.observe(&bytes);
-        done.finish(Outcome::Complete);
-        let (s, v) = translate::error_json(to, status.as_u16(), &bytes);
-        (
-            StatusCode::from_u16(s).unwrap_or(StatusCode::BAD_GATEWAY),
-            v,
-        )
+        None
+    };
+    done.finish(Outcome::Complete);
+    let (status, value) = match answer {
+        Some(parsed) => {
+            let v = parsed.map_err(|e| {
+                GatewayError::BadGateway(format!("the upstream sent invalid JSON: {e}"))
+            })?;
+            (
+                StatusCode::OK,
+                translate::response_json(from, to, v, &inb.model)?,
+            )
+        }
+        None => {
+            let (s, v) = translate::error_json(to, status.as_u16(), &bytes);
+            (
+                StatusCode::from_u16(s).unwrap_or(StatusCode::BAD_GATEWAY),
+                v,
+            )
+        }
     };
     let body = serde_json::to_vec(&value).map_err(|e| GatewayError::Internal(e.to_string()))?;
     head.status = status;

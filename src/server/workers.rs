@@ -78,7 +78,7 @@ impl Workers {
 
     /// Hand an accepted connection to the next worker.
     pub fn dispatch(&mut self, stream: TcpStream) {
-        let stream = match stream.into_std() {
+        let mut stream = match stream.into_std() {
             Ok(s) => s,
             Err(e) => {
                 tracing::warn!("cannot hand over a connection: {e}");
@@ -86,7 +86,6 @@ impl Workers {
             }
         };
         let n = self.inboxes.len();
-        let mut stream = stream;
         for i in 0..n {
             let k = (self.next + i) % n;
             // A worker is only gone if its thread died; then try the next one.
