@@ -126,6 +126,43 @@ fn garbage_from_upstream_is_contained() {
 }
 
 #[test]
+fn invalid_json_answer_is_a_502_when_converting_and_passed_through_otherwise() {
+    let s = setup();
+    let broken = r#"{"id":"msg_1","type":"message","content":[{"#;
+    s.ant.set(|b| b.fail_with = Some((200, broken.into())));
+    // Converted (OpenAI client, Anthropic upstream): a clear error in OpenAI's shape.
+    let r = post_json(
+        &format!("{}/v1/chat/completions", s.server.url),
+        &[("authorization", &format!("Bearer {}", s.key))],
+        &json!({"model": "claude-x", "messages": [{"role": "user", "content": "hi"}]}),
+    );
+    assert_eq!(r.status, 502, "{}", r.text());
+    let msg = r.json()["error"]["message"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    assert!(msg.contains("invalid JSON"), "{msg}");
+    // Same API on both sides: the upstream's bytes go through untouched.
+    let r = post_json(
+        &format!("{}/v1/messages", s.server.url),
+        &[("x-api-key", &s.key)],
+        &anthropic(false),
+    );
+    assert_eq!((r.status, r.text()), (200, broken.to_string()));
+    // The server keeps serving.
+    s.ant.set(|b| b.fail_with = None);
+    assert_eq!(
+        post_json(
+            &format!("{}/v1/messages", s.server.url),
+            &[("x-api-key", &s.key)],
+            &anthropic(false)
+        )
+        .status,
+        200
+    );
+}
+
+#[test]
 fn huge_headers_are_refused_and_the_server_keeps_serving() {
     let s = setup();
     let addr = s.server.url.trim_start_matches("http://").to_string();
