@@ -74,20 +74,12 @@ PORTKEY_JS="$NPM_DIR/node_modules/@portkey-ai/gateway/build/start-server.js"
 LITELLM_PIN=$(sed -n 's/^litellm==//p' "$REQS")
 PORTKEY_PIN=$(jq -r '.dependencies["@portkey-ai/gateway"]' "$CMP/package.json" 2> /dev/null || echo "?")
 
-say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+BENCH_NAME=bench-compare
+# shellcheck source=scripts/bench-common.sh
+. "$ROOT/scripts/bench-common.sh"
 warn() { printf '\033[1;33m    %s\033[0m\n' "$*" >&2; }
-die() { echo "bench-compare.sh: $*" >&2; exit 1; }
 
 # ---------------------------------------------------------------- tools
-need_apt() {
-    # need_apt COMMAND PACKAGE
-    command -v "$1" > /dev/null && return 0
-    say "installing $2 (apt-get)"
-    local sudo=""
-    [ "$(id -u)" = 0 ] || sudo="sudo"
-    $sudo apt-get update -qq > /dev/null && $sudo apt-get install -y -qq "$2" > /dev/null ||
-        die "$1 is missing and could not be installed; install $2 and re-run"
-}
 need_apt wrk wrk
 need_apt jq jq
 need_apt curl curl
@@ -113,36 +105,9 @@ fi
 for b in "$G" "$MOCK" "$CLIENT"; do [ -x "$b" ] || die "$b is missing (run without --no-build)"; done
 
 # ---------------------------------------------------------------- sandbox
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/llm-gateway-bench-compare.XXXXXX")
-REAL_HOME=$HOME
-export HOME="$TMP/home"
-mkdir -p "$HOME" "$TMP/res" "$TMP/lua"
-unset LLM_GATEWAY_CONFIG http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
-export NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost
-ulimit -n 16384 2> /dev/null || ulimit -n 8192 2> /dev/null || true
+bench_sandbox
+mkdir -p "$TMP/lua"
 
-PIDS=()
-cleanup() {
-    local p
-    for p in "${PIDS[@]}"; do kill "$p" 2> /dev/null || true; done
-    for p in "${PIDS[@]}"; do wait "$p" 2> /dev/null || true; done
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-load1() { cut -d' ' -f1 /proc/loadavg; }
-compilers() { ps -eo comm= | grep -cxE 'rustc|cargo|cc1|cc1plus|ld|ld\.lld|clang|cc' || true; }
-wait_quiet() {
-    local i n
-    for ((i = 0; i < QUIET_WAIT; i++)); do
-        n=$(compilers)
-        [ "${n:-0}" = 0 ] && return 0
-        [ "$i" = 0 ] && echo "    waiting up to ${QUIET_WAIT}s for $n compiler process(es) to finish" >&2
-        sleep 1
-    done
-    echo "    still $(compilers) compiler process(es) running; measuring anyway" >&2
-}
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 # A process and all its descendants.
 tree_pids() {

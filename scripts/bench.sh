@@ -54,19 +54,11 @@ QUIET_WAIT=${BENCH_QUIET_WAIT:-60}
 COMMAND="bash scripts/bench.sh $*"
 COMMAND=${COMMAND% }
 
-say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
-die() { echo "bench.sh: $*" >&2; exit 1; }
+BENCH_NAME=bench
+# shellcheck source=scripts/bench-common.sh
+. "$ROOT/scripts/bench-common.sh"
 
 # ---------------------------------------------------------------- tools
-need_apt() {
-    # need_apt COMMAND PACKAGE
-    command -v "$1" > /dev/null && return 0
-    say "installing $2 (apt-get)"
-    local sudo=""
-    [ "$(id -u)" = 0 ] || sudo="sudo"
-    $sudo apt-get update -qq > /dev/null && $sudo apt-get install -y -qq "$2" > /dev/null ||
-        die "$1 is missing and could not be installed; install $2 and re-run"
-}
 need_apt wrk wrk
 need_apt jq jq
 command -v hyperfine > /dev/null || need_apt hyperfine hyperfine || true
@@ -83,24 +75,9 @@ CLIENT="$ROOT/target/release/examples/bench_client"
 for b in "$G" "$MOCK" "$CLIENT"; do [ -x "$b" ] || die "$b is missing (run without --no-build)"; done
 
 # ---------------------------------------------------------------- sandbox
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/llm-gateway-bench.XXXXXX")
-export HOME="$TMP/home"
-mkdir -p "$HOME" "$TMP/res"
-unset LLM_GATEWAY_CONFIG http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
-export NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost
-ulimit -n 16384 2> /dev/null || ulimit -n 8192 2> /dev/null || true
+bench_sandbox
 [ "$(ulimit -n)" -ge $((NSTREAMS * 2 + 200)) ] ||
     echo "warning: ulimit -n is $(ulimit -n); $NSTREAMS streams need about $((NSTREAMS * 2 + 200))" >&2
-
-PIDS=()
-cleanup() {
-    local p
-    for p in "${PIDS[@]}"; do kill "$p" 2> /dev/null || true; done
-    for p in "${PIDS[@]}"; do wait "$p" 2> /dev/null || true; done
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
 wait_for() { # wait_for FILE PATTERN SECONDS
     local i
@@ -115,19 +92,6 @@ rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2> /dev/null || echo nul
 hwm_kb() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status" 2> /dev/null || echo null; }
 fds_of() { find "/proc/$1/fd" -mindepth 1 -maxdepth 1 2> /dev/null | wc -l; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2> /dev/null || echo 0; }
-load1() { cut -d' ' -f1 /proc/loadavg; }
-compilers() { ps -eo comm= | grep -cxE 'rustc|cargo|cc1|cc1plus|ld|ld\.lld|clang|cc' || true; }
-# Other people's builds skew a 2-core box: wait (bounded) for them to finish.
-wait_quiet() {
-    local i n
-    for ((i = 0; i < QUIET_WAIT; i++)); do
-        n=$(compilers)
-        [ "${n:-0}" = 0 ] && return 0
-        [ "$i" = 0 ] && echo "    waiting up to ${QUIET_WAIT}s for $n compiler process(es) to finish" >&2
-        sleep 1
-    done
-    echo "    still $(compilers) compiler process(es) running; measuring anyway" >&2
-}
 TCK=$(getconf CLK_TCK)
 
 # ---------------------------------------------------------------- machine

@@ -1,0 +1,51 @@
+# Shared by scripts/bench.sh and scripts/bench-compare.sh (sourced, not run):
+# messages, tool installs, waiting for a quiet box, and the throw-away sandbox.
+# The sourcing script sets BENCH_NAME (for messages) and QUIET_WAIT (seconds).
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { echo "$BENCH_NAME: $*" >&2; exit 1; }
+
+need_apt() { # need_apt COMMAND PACKAGE
+    command -v "$1" > /dev/null && return 0
+    say "installing $2 (apt-get)"
+    local sudo=""
+    [ "$(id -u)" = 0 ] || sudo="sudo"
+    $sudo apt-get update -qq > /dev/null && $sudo apt-get install -y -qq "$2" > /dev/null ||
+        die "$1 is missing and could not be installed; install $2 and re-run"
+}
+
+load1() { cut -d' ' -f1 /proc/loadavg; }
+compilers() { ps -eo comm= | grep -cxE 'rustc|cargo|cc1|cc1plus|ld|ld\.lld|clang|cc' || true; }
+# Other people's builds skew a 2-core box: wait (bounded) for them to finish.
+wait_quiet() {
+    local i n
+    for ((i = 0; i < QUIET_WAIT; i++)); do
+        n=$(compilers)
+        [ "${n:-0}" = 0 ] && return 0
+        [ "$i" = 0 ] && echo "    waiting up to ${QUIET_WAIT}s for $n compiler process(es) to finish" >&2
+        sleep 1
+    done
+    echo "    still $(compilers) compiler process(es) running; measuring anyway" >&2
+}
+
+# bench_sandbox: a temporary directory TMP (removed on exit, with every process in
+# PIDS killed) holding HOME, so no real config is touched; no proxies; many fds.
+# The caller's HOME stays in REAL_HOME.
+bench_sandbox() {
+    TMP=$(mktemp -d "${TMPDIR:-/tmp}/llm-gateway-$BENCH_NAME.XXXXXX")
+    REAL_HOME=$HOME
+    export HOME="$TMP/home"
+    mkdir -p "$HOME" "$TMP/res"
+    unset LLM_GATEWAY_CONFIG http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
+    export NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost
+    ulimit -n 16384 2> /dev/null || ulimit -n 8192 2> /dev/null || true
+    PIDS=()
+    trap bench_cleanup EXIT
+    trap 'exit 130' INT TERM
+}
+bench_cleanup() {
+    local p
+    for p in "${PIDS[@]}"; do kill "$p" 2> /dev/null || true; done
+    for p in "${PIDS[@]}"; do wait "$p" 2> /dev/null || true; done
+    rm -rf "$TMP"
+}
