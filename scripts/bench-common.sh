@@ -49,3 +49,19 @@ bench_cleanup() {
     for p in "${PIDS[@]}"; do wait "$p" 2> /dev/null || true; done
     rm -rf "$TMP"
 }
+
+# splice_doc_section NAME FILE HEADING: put FILE (which starts with `<!-- NAME:begin`
+# and ends with `<!-- NAME:end -->`) in place of that section of docs/benchmarks.md;
+# when the document has no such section, append it under HEADING.
+splice_doc_section() {
+    local doc="$ROOT/docs/benchmarks.md"
+    if [ -f "$doc" ] && grep -q "<!-- $1:begin" "$doc" && grep -q "<!-- $1:end -->" "$doc"; then
+        awk -v sec="$2" -v begin="<!-- $1:begin" -v end="<!-- $1:end -->" '
+            index($0, begin) == 1 { while ((getline l < sec) > 0) print l; skip = 1; next }
+            index($0, end) == 1 { skip = 0; next }
+            !skip { print }' "$doc" > "$TMP/doc.md"
+        cp "$TMP/doc.md" "$doc"
+    else
+        { echo; echo "$3"; echo; cat "$2"; } >> "$doc"
+    fi
+}

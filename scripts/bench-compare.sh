@@ -250,7 +250,22 @@ start_llm_gateway() {
     gp=$(sed -n 's|.*listening on http://127\.0\.0\.1:\([0-9]*\).*|\1|p' "$TMP/gw.out" | head -1)
     [ -n "$gp" ] || { NOTE[llm-gateway]="did not start: $(head -c 300 "$TMP/gw.log")"; return 1; }
     BASE[llm-gateway]="http://127.0.0.1:$gp"
-    START_S[llm-gateway]=$(awk -v a="$t0" -v b="$(date +%s%N)" 'BEGIN {printf "%.2f", (b - a) / 1e9}')
+    START_S[llm-gateway]=$(since "$t0")
+}
+
+since() { awk -v a="$1" -v b="$(date +%s%N)" 'BEGIN {printf "%.2f", (b - a) / 1e9}'; } # seconds since date +%s%N
+
+# launched TOOL PID PORT HEALTH_PATH SECONDS T0: a tool just started in the background
+# (its log in $TMP/TOOL.log); wait until it answers, then record where and how fast.
+launched() {
+    PID_OF[$1]=$2
+    PIDS+=("$2")
+    if ! wait_http "http://127.0.0.1:$3$4" "$5" "$2"; then
+        NOTE[$1]="did not start within $5 s: $(tail -c 400 "$TMP/$1.log" | tr '\n' ' ')"
+        return 1
+    fi
+    BASE[$1]="http://127.0.0.1:$3"
+    START_S[$1]=$(since "$6")
 }
 
 LL_KEY=sk-bench-litellm-master
@@ -295,14 +310,7 @@ EOF
         "$VENV/bin/litellm" --config "$TMP/litellm.yaml" --host 127.0.0.1 --port "$port" \
         --num_workers "$LL_WORKERS" --telemetry False --log_config "$TMP/litellm-log.json") \
         > "$TMP/litellm.out" 2> "$TMP/litellm.log" &
-    PID_OF[litellm]=$!
-    PIDS+=("$!")
-    if ! wait_http "http://127.0.0.1:$port/health/liveliness" 120 "${PID_OF[litellm]}"; then
-        NOTE[litellm]="did not start within 120 s: $(tail -c 400 "$TMP/litellm.log" | tr '\n' ' ')"
-        return 1
-    fi
-    BASE[litellm]="http://127.0.0.1:$port"
-    START_S[litellm]=$(awk -v a="$t0" -v b="$(date +%s%N)" 'BEGIN {printf "%.2f", (b - a) / 1e9}')
+    launched litellm $! "$port" /health/liveliness 120 "$t0"
 }
 
 start_portkey() {
@@ -315,14 +323,7 @@ start_portkey() {
     # host option); only 127.0.0.1 is ever sent to. Custom hosts on 127.0.0.1 are allowed.
     env -u NODE_OPTIONS NODE_ENV=production TRUSTED_CUSTOM_HOSTS=127.0.0.1 \
         node "$PORTKEY_JS" --port="$port" --headless > "$TMP/portkey.out" 2> "$TMP/portkey.log" &
-    PID_OF[portkey]=$!
-    PIDS+=("$!")
-    if ! wait_http "http://127.0.0.1:$port/" 60 "${PID_OF[portkey]}"; then
-        NOTE[portkey]="did not start within 60 s: $(tail -c 400 "$TMP/portkey.log" | tr '\n' ' ')"
-        return 1
-    fi
-    BASE[portkey]="http://127.0.0.1:$port"
-    START_S[portkey]=$(awk -v a="$t0" -v b="$(date +%s%N)" 'BEGIN {printf "%.2f", (b - a) / 1e9}')
+    launched portkey $! "$port" / 60 "$t0"
 }
 
 TARGETS=(direct)
@@ -665,14 +666,5 @@ jq -r '
   "",
   "<!-- compare:end -->"' "$TMP/compare.json" > "$TMP/section.md"
 
-DOC="$ROOT/docs/benchmarks.md"
-if [ -f "$DOC" ] && grep -q '<!-- compare:begin' "$DOC" && grep -q '<!-- compare:end -->' "$DOC"; then
-    awk -v sec="$TMP/section.md" '
-        /<!-- compare:begin/ { while ((getline l < sec) > 0) print l; skip = 1; next }
-        /<!-- compare:end -->/ { skip = 0; next }
-        !skip { print }' "$DOC" > "$TMP/doc.md"
-    cp "$TMP/doc.md" "$DOC"
-else
-    { echo; echo "## Comparison with LiteLLM and Portkey"; echo; echo "Run \`bash scripts/bench-compare.sh\`."; echo; cat "$TMP/section.md"; } >> "$DOC"
-fi
+splice_doc_section compare "$TMP/section.md" "## Comparison with LiteLLM and Portkey"
 say "wrote docs/benchmarks.md (comparison section) and docs/bench/compare.json"

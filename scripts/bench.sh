@@ -627,14 +627,5 @@ jq -r '
   "",
   "<!-- bench:end -->"' "$TMP/results.json" > "$TMP/section.md"
 
-DOC="$ROOT/docs/benchmarks.md"
-if [ -f "$DOC" ] && grep -q '<!-- bench:begin' "$DOC" && grep -q '<!-- bench:end -->' "$DOC"; then
-    awk -v sec="$TMP/section.md" '
-        /<!-- bench:begin/ { while ((getline l < sec) > 0) print l; skip = 1; next }
-        /<!-- bench:end -->/ { skip = 0; next }
-        !skip { print }' "$DOC" > "$TMP/doc.md"
-    cp "$TMP/doc.md" "$DOC"
-else
-    { echo "# Benchmarks"; echo; echo "Run \`bash scripts/bench.sh\`."; echo; cat "$TMP/section.md"; } > "$DOC"
-fi
+splice_doc_section bench "$TMP/section.md" "# Benchmarks"
 say "wrote docs/benchmarks.md, docs/bench/results.json, docs/bench/throughput.svg"
