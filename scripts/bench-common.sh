@@ -65,3 +65,26 @@ splice_doc_section() {
         { echo; echo "$3"; echo; cat "$2"; } >> "$doc"
     fi
 }
+
+# write_wrk_lua FILE BODY < "Name: value" header lines: a wrk script that POSTs the
+# file BODY with those headers and, when done, prints one `WRKJSON {...}` line.
+write_wrk_lua() {
+    local h
+    {
+        echo 'wrk.method = "POST"'
+        echo "local f = assert(io.open(\"$2\", \"rb\")); wrk.body = f:read(\"*a\"); f:close()"
+        echo 'wrk.headers["Content-Type"] = "application/json"'
+        while IFS= read -r h; do
+            [ -n "$h" ] && echo "wrk.headers[\"${h%%: *}\"] = \"${h#*: }\""
+        done
+        cat << 'LUA'
+done = function(s, lat, req)
+  local e = s.errors
+  local d = s.duration / 1e6
+  io.write(string.format('WRKJSON {"requests":%d,"duration_s":%.3f,"rps":%.1f,"non2xx":%d,"err_connect":%d,"err_read":%d,"err_write":%d,"err_timeout":%d,"p50_us":%.1f,"p90_us":%.1f,"p99_us":%.1f,"max_us":%.1f,"mean_us":%.1f}\n',
+    s.requests, d, (s.requests - e.status) / d, e.status, e.connect, e.read, e.write, e.timeout,
+    lat:percentile(50), lat:percentile(90), lat:percentile(99), lat.max, lat.mean))
+end
+LUA
+    } > "$1"
+}

@@ -182,24 +182,8 @@ hdrs() {
 
 # ---------------------------------------------------------------- measuring tools
 wrk_run() { # wrk_run URL BODY FORMAT SECONDS [EXTRA_HEADER] -> JSON on stdout
-    local url=$1 body=$2 fmt=$3 secs=$4 extra=${5-} lua="$TMP/wrk-$RANDOM.lua" h
-    {
-        echo 'wrk.method = "POST"'
-        echo "local f = assert(io.open(\"$body\", \"rb\")); wrk.body = f:read(\"*a\"); f:close()"
-        echo 'wrk.headers["Content-Type"] = "application/json"'
-        while IFS= read -r h; do
-            [ -n "$h" ] && echo "wrk.headers[\"${h%%: *}\"] = \"${h#*: }\""
-        done < <(hdrs "$fmt" "$body"; [ -n "$extra" ] && echo "$extra")
-        cat << 'LUA'
-done = function(s, lat, req)
-  local e = s.errors
-  local d = s.duration / 1e6
-  io.write(string.format('WRKJSON {"requests":%d,"duration_s":%.3f,"rps":%.1f,"non2xx":%d,"err_connect":%d,"err_read":%d,"err_write":%d,"err_timeout":%d,"p50_us":%.1f,"p90_us":%.1f,"p99_us":%.1f,"max_us":%.1f,"mean_us":%.1f}\n',
-    s.requests, d, (s.requests - e.status) / d, e.status, e.connect, e.read, e.write, e.timeout,
-    lat:percentile(50), lat:percentile(90), lat:percentile(99), lat.max, lat.mean))
-end
-LUA
-    } > "$lua"
+    local url=$1 body=$2 fmt=$3 secs=$4 extra=${5-} lua="$TMP/wrk-$RANDOM.lua"
+    { hdrs "$fmt" "$body"; [ -z "$extra" ] || echo "$extra"; } | write_wrk_lua "$lua" "$body"
     if [ -z "${NOWARM:-}" ] && awk "BEGIN {exit !($WARMUP > 0)}"; then
         wrk -t"$WRK_THREADS" -c"$CONNS" -d"${WARMUP}s" --timeout 10s -s "$lua" "$url" > /dev/null 2>&1 || true
     fi
