@@ -207,6 +207,25 @@ mod tests {
     }
 
     #[test]
+    fn server_limits() {
+        let mut c = Config::default();
+        c.server.workers = 256;
+        assert!(problems(&c).is_empty());
+        c.server.workers = 257;
+        c.server.body_limit_mb = 0;
+        let p = problems(&c);
+        assert!(
+            p.iter()
+                .any(|m| m.starts_with("server.workers must be at most 256")),
+            "{p:?}"
+        );
+        assert!(
+            p.iter().any(|m| m.starts_with("server.body_limit_mb")),
+            "{p:?}"
+        );
+    }
+
+    #[test]
     fn urls() {
         assert!(check_url("https://api.openai.com/v1").is_ok());
         assert!(check_url("http://127.0.0.1:8080").is_ok());
