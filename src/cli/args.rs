@@ -119,6 +119,21 @@ impl From<ProviderArg> for Provider {
     }
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ApiArg {
+    Chat,
+    Responses,
+}
+
+impl From<ApiArg> for crate::config::Api {
+    fn from(a: ApiArg) -> Self {
+        match a {
+            ApiArg::Chat => crate::config::Api::Chat,
+            ApiArg::Responses => crate::config::Api::Responses,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum AuthTypeArg {
     ApiKey,
@@ -131,6 +146,7 @@ pub enum UpstreamCommand {
     ///
     /// `--provider openai --base-url URL` reaches any OpenAI-compatible service
     /// (DeepSeek, DashScope, OpenRouter, Ollama, vLLM); include the `/v1` part.
+    /// `--provider openai --api responses` sends requests to the Responses API.
     /// `--type oauth --provider anthropic` logs in with a Claude Pro/Max subscription.
     Add(UpstreamAdd),
     /// List upstreams (keys redacted)
@@ -155,6 +171,10 @@ pub struct UpstreamAdd {
     /// Which API the upstream speaks
     #[arg(long, value_enum)]
     pub provider: ProviderArg,
+    /// For --provider openai: the API to call, Chat Completions or Responses
+    /// (`/v1/responses`, needed for Responses-only models such as gpt-5-codex)
+    #[arg(long, value_enum, default_value_t = ApiArg::Chat)]
+    pub api: ApiArg,
     /// A name to recognise the upstream by (unique)
     #[arg(long)]
     pub name: String,

@@ -244,6 +244,7 @@ pub fn run(ctx: &Ctx, cmd: OauthCommand) -> CliResult {
                     id: new_id("up"),
                     name: name.clone(),
                     provider: Provider::Anthropic,
+                    api: Default::default(),
                     auth_type: AuthType::OAuth,
                     base_url: None,
                     api_key: None,

@@ -8,7 +8,7 @@ use super::args::{AuthTypeArg, UpstreamAdd, UpstreamCommand};
 use super::output::Table;
 use super::{CliError, CliResult, Ctx, user_error};
 use crate::config::validate::check_url;
-use crate::config::{AuthType, Config, Provider, Status, Upstream};
+use crate::config::{Api, AuthType, Config, Provider, Status, Upstream};
 use crate::keys::redact;
 use crate::util::{Timestamp, new_id};
 
@@ -18,6 +18,7 @@ pub struct UpstreamView<'a> {
     pub id: &'a str,
     pub name: &'a str,
     pub provider: Provider,
+    pub api: Api,
     #[serde(rename = "type")]
     pub auth_type: AuthType,
     pub base_url: &'a str,
@@ -34,6 +35,7 @@ pub fn view(u: &Upstream) -> UpstreamView<'_> {
         id: &u.id,
         name: &u.name,
         provider: u.provider,
+        api: u.api,
         auth_type: u.auth_type,
         base_url: u.base_url(),
         key: u
@@ -154,10 +156,18 @@ fn add(ctx: &Ctx, a: UpstreamAdd) -> CliResult {
             (AuthType::OAuth, None, Some(tokens))
         }
     };
+    if a.api == super::args::ApiArg::Responses
+        && !matches!(a.provider, super::args::ProviderArg::Openai)
+    {
+        return Err(user_error(
+            "--api responses is for --provider openai (Anthropic upstreams speak Messages)",
+        ));
+    }
     let entry = Upstream {
         id: new_id("up"),
         name,
         provider: a.provider.into(),
+        api: a.api.into(),
         auth_type,
         base_url: a.base_url.map(|u| u.trim_end_matches('/').to_string()),
         api_key,
@@ -184,7 +194,7 @@ fn add(ctx: &Ctx, a: UpstreamAdd) -> CliResult {
             "Added upstream {:?} ({}): {} {} at {}.",
             stored.name,
             stored.id,
-            stored.provider,
+            provider_label(stored.provider, stored.api),
             stored.auth_type,
             stored.base_url()
         )
@@ -223,6 +233,14 @@ fn read_key(arg: Option<String>) -> CliResult<String> {
     Ok(key)
 }
 
+/// `openai`, or `openai/responses` for an upstream that speaks the Responses API.
+fn provider_label(p: Provider, api: Api) -> String {
+    match api {
+        Api::Chat => p.to_string(),
+        Api::Responses => format!("{p}/responses"),
+    }
+}
+
 fn list(ctx: &Ctx) -> CliResult {
     let c = ctx.store.load()?;
     let views: Vec<_> = c.upstreams.iter().map(view).collect();
@@ -240,7 +258,7 @@ fn list(ctx: &Ctx) -> CliResult {
             t.row(vec![
                 v.id.into(),
                 v.name.into(),
-                v.provider.to_string(),
+                provider_label(v.provider, v.api),
                 v.auth_type.to_string(),
                 ctx.out.status(&v.status.to_string()),
                 v.priority.to_string(),
@@ -269,7 +287,7 @@ fn show(ctx: &Ctx, id: &str) -> CliResult {
              status:   {}\npriority: {}\nweight:   {}\nmodels:   {}\ncreated:  {}",
             v.id,
             v.name,
-            v.provider,
+            provider_label(v.provider, v.api),
             v.auth_type,
             v.base_url,
             v.key.clone().unwrap_or_default(),

@@ -167,6 +167,36 @@ impl fmt::Display for Provider {
     }
 }
 
+/// Which API an `openai` upstream speaks: Chat Completions (the default, and what
+/// every OpenAI-compatible service offers) or Responses (`/v1/responses`; Codex
+/// models and the newest OpenAI models are served there first).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Api {
+    #[default]
+    Chat,
+    Responses,
+}
+
+impl Api {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Api::Chat => "chat",
+            Api::Responses => "responses",
+        }
+    }
+
+    fn is_chat(&self) -> bool {
+        *self == Api::Chat
+    }
+}
+
+impl fmt::Display for Api {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AuthType {
     #[serde(rename = "api-key")]
@@ -190,6 +220,9 @@ pub struct Upstream {
     pub id: String,
     pub name: String,
     pub provider: Provider,
+    /// For `openai` upstreams: the API requests are sent to.
+    #[serde(default, skip_serializing_if = "Api::is_chat")]
+    pub api: Api,
     #[serde(rename = "type")]
     pub auth_type: AuthType,
     /// Defaults to the provider's public API. For `openai` this is how any
@@ -251,6 +284,7 @@ impl Upstream {
             id: id.into(),
             name: id.into(),
             provider,
+            api: Api::Chat,
             auth_type: AuthType::ApiKey,
             base_url: None,
             api_key: Some("sk-test-secret".into()),

@@ -6,15 +6,19 @@
 //! message. In-message `system` turns become system messages in place (held back while
 //! tool results are still owed, since OpenAI wants those right after the tool calls).
 //! Thinking blocks are dropped: OpenAI upstreams cannot verify Anthropic signatures.
+//! Only OpenAI reasoning that an earlier answer carried in a thinking block (tagged,
+//! see `responses::common`) is kept, as `thinking_blocks`, when the caller asks for it.
 
 use serde_json::{Value, json};
 
 use super::ConvertError;
-use super::common::{arguments_string, shorten_tool_name};
+use super::common::{THINKING_BLOCKS_FIELD, arguments_string, shorten_tool_name};
+use super::responses::common::is_openai_tagged;
 
 pub(super) fn convert_messages(
     system: Option<&Value>,
     messages: &[Value],
+    keep_reasoning: bool,
 ) -> Result<Vec<Value>, ConvertError> {
     let mut out = Vec::with_capacity(messages.len() + 1);
     if let Some(text) = system.map(system_text).filter(|t| !t.is_empty()) {
@@ -41,7 +45,7 @@ pub(super) fn convert_messages(
             }
             _ => {
                 out.append(&mut deferred_system);
-                if let Some(msg) = assistant_turn(blocks) {
+                if let Some(msg) = assistant_turn(blocks, keep_reasoning) {
                     out.push(msg);
                 }
             }
@@ -237,11 +241,15 @@ fn document_part(block: &Value, i: usize) -> Result<Value, ConvertError> {
     }
 }
 
-fn assistant_turn(blocks: &[Value]) -> Option<Value> {
+fn assistant_turn(blocks: &[Value], keep_reasoning: bool) -> Option<Value> {
     let mut texts: Vec<&str> = Vec::new();
     let mut calls = Vec::new();
+    let mut reasoning = Vec::new();
     for block in blocks {
         match block.get("type").and_then(Value::as_str).unwrap_or("") {
+            "thinking" if keep_reasoning && is_openai_tagged(block) => {
+                reasoning.push(block.clone());
+            }
             "text" => {
                 if let Some(t) = block.get("text").and_then(Value::as_str)
                     && !t.is_empty()
@@ -274,6 +282,9 @@ fn assistant_turn(blocks: &[Value]) -> Option<Value> {
     let mut msg = json!({"role": "assistant", "content": content});
     if !calls.is_empty() {
         msg["tool_calls"] = Value::Array(calls);
+    }
+    if !reasoning.is_empty() {
+        msg[THINKING_BLOCKS_FIELD] = Value::Array(reasoning);
     }
     Some(msg)
 }

@@ -35,7 +35,11 @@ pub fn anthropic_to_openai_request(
     out.insert("model".into(), json!(opts.upstream_model));
     out.insert(
         "messages".into(),
-        Value::Array(convert_messages(body.get("system"), messages)?),
+        Value::Array(convert_messages(
+            body.get("system"),
+            messages,
+            opts.keep_reasoning,
+        )?),
     );
 
     // Only reasoning models take `reasoning_effort` (gpt-4o, DeepSeek and most

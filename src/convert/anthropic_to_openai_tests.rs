@@ -7,6 +7,7 @@ use crate::convert::validate_openai_request;
 fn opts(model: &str) -> RequestOptions {
     RequestOptions {
         upstream_model: model.into(),
+        ..Default::default()
     }
 }
 

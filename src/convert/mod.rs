@@ -1,5 +1,6 @@
-//! Pure, I/O-free conversion between the OpenAI Chat Completions API and the Anthropic
-//! Messages API: requests, responses, errors and streams, both ways.
+//! Pure, I/O-free conversion between the OpenAI Chat Completions API, the Anthropic
+//! Messages API and the OpenAI Responses API ([`responses`]): requests, responses,
+//! errors and streams, both ways.
 //!
 //! Everything here takes and returns `serde_json::Value`s (or SSE frames as `Bytes`) so
 //! that the proxy can forward what it does not understand and convert what it does. The
@@ -24,6 +25,7 @@ mod errors;
 mod openai_messages;
 mod openai_to_anthropic;
 mod response;
+pub mod responses;
 mod stream_to_anthropic;
 mod stream_to_openai;
 pub mod validate;
@@ -65,4 +67,8 @@ pub enum ConvertError {
 pub struct RequestOptions {
     /// The model name to put in the converted request (the upstream's name for it).
     pub upstream_model: String,
+    /// Keep the reasoning of other vendors' answers (the Chat `thinking_blocks`
+    /// extension) for a next conversion step that reads it; a real upstream never
+    /// gets it.
+    pub keep_reasoning: bool,
 }

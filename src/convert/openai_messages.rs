@@ -12,6 +12,7 @@ use super::common::{
     REASONING_SIGNATURE_FIELD, THINKING_BLOCKS_FIELD, is_blank, parse_arguments, parse_data_url,
     sanitize_id,
 };
+use super::responses::common::OPENAI_REASONING_TAG;
 
 /// The converted conversation.
 pub(super) struct Converted {
@@ -293,7 +294,8 @@ fn restored_thinking(msg: &Value) -> Vec<Value> {
                 Some("thinking") => {
                     let thinking = bl.get("thinking").and_then(Value::as_str)?;
                     let sig = bl.get("signature").and_then(Value::as_str)?;
-                    (!sig.is_empty()).then(
+                    // OpenAI reasoning never goes to Anthropic.
+                    (!sig.is_empty() && !sig.starts_with(OPENAI_REASONING_TAG)).then(
                         || json!({"type": "thinking", "thinking": thinking, "signature": sig}),
                     )
                 }
@@ -311,7 +313,7 @@ fn restored_thinking(msg: &Value) -> Vec<Value> {
     let text = msg.get("reasoning_content").and_then(Value::as_str);
     let sig = msg.get(REASONING_SIGNATURE_FIELD).and_then(Value::as_str);
     match (text, sig) {
-        (Some(t), Some(s)) if !s.is_empty() => {
+        (Some(t), Some(s)) if !s.is_empty() && !s.starts_with(OPENAI_REASONING_TAG) => {
             vec![json!({"type": "thinking", "thinking": t, "signature": s})]
         }
         _ => Vec::new(),

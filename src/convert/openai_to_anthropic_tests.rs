@@ -6,6 +6,7 @@ use crate::convert::validate_anthropic_request;
 fn opts() -> RequestOptions {
     RequestOptions {
         upstream_model: "claude-sonnet-4-5".into(),
+        ..Default::default()
     }
 }
 
@@ -306,6 +307,7 @@ fn fuzz_found_strict_cases() {
             &v,
             &RequestOptions {
                 upstream_model: "claude-x".into(),
+                ..Default::default()
             },
         ) {
             Ok(out) => crate::convert::validate_anthropic_request(&out)
@@ -326,6 +328,7 @@ fn reused_tool_call_ids_get_unique_ids_and_results_follow() {
         &v,
         &RequestOptions {
             upstream_model: "m".into(),
+            ..Default::default()
         },
     )
     .unwrap();

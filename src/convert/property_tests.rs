@@ -296,6 +296,7 @@ fn random_openai_requests_convert_to_valid_anthropic_requests() {
     let mut r = StdRng::seed_from_u64(7);
     let opts = RequestOptions {
         upstream_model: "claude-sonnet-4-5".into(),
+        ..Default::default()
     };
     for case in 0..CASES {
         let body = openai_request(&mut r);
@@ -313,6 +314,7 @@ fn random_anthropic_requests_convert_to_valid_openai_requests() {
     let mut r = StdRng::seed_from_u64(11);
     let opts = RequestOptions {
         upstream_model: "gpt-4o".into(),
+        ..Default::default()
     };
     for case in 0..CASES {
         let body = anthropic_request(&mut r);
@@ -358,6 +360,7 @@ fn mutated_bodies_never_panic() {
     let mut r = StdRng::seed_from_u64(23);
     let opts = RequestOptions {
         upstream_model: "m".into(),
+        ..Default::default()
     };
     for _ in 0..CASES * 2 {
         let mut a = openai_request(&mut r);

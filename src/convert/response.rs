@@ -108,7 +108,19 @@ pub fn openai_to_anthropic_response(
         .or_else(|| msg.get("reasoning"))
         .and_then(Value::as_str)
         .unwrap_or("");
-    if !reasoning.is_empty() {
+    // Reasoning the gateway tagged with its origin (a Responses upstream's encrypted
+    // reasoning) is kept whole, so the client can send it back.
+    let signed: Vec<Value> = msg
+        .get(THINKING_BLOCKS_FIELD)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|b| b.get("type").and_then(Value::as_str) == Some("thinking"))
+        .cloned()
+        .collect();
+    if !signed.is_empty() {
+        content.extend(signed);
+    } else if !reasoning.is_empty() {
         // OpenAI upstreams give no signature; an empty one is what we can honestly say.
         content.push(json!({"type": "thinking", "thinking": reasoning, "signature": ""}));
     }

@@ -12,7 +12,7 @@ pub mod select;
 
 use std::collections::HashMap;
 
-use crate::config::{Config, Provider, Route, Status, Upstream};
+use crate::config::{Api, Config, Provider, Route, Status, Upstream};
 use crate::util::{glob_match, is_glob};
 
 /// The provider family a model name belongs to, when it has one.
@@ -145,6 +145,11 @@ impl Router {
         if matched.is_empty() {
             return Err(NoRoute::AllDisabled(model.to_string()));
         }
+        // Responses-only models (`gpt-5-codex`, ...) go to Responses upstreams when
+        // there are any: a Chat endpoint would refuse them.
+        if responses_only(&upstream_model) && matched.iter().any(|u| u.api == Api::Responses) {
+            matched.retain(|u| u.api == Api::Responses || u.provider != Provider::Openai);
+        }
         matched.sort_by_key(|u| std::cmp::Reverse(u.priority));
         Ok(Resolution {
             upstream_model,
@@ -152,6 +157,12 @@ impl Router {
             candidates: matched,
         })
     }
+}
+
+/// Models OpenAI serves on the Responses API only.
+pub fn responses_only(model: &str) -> bool {
+    let m = model.rsplit('/').next().unwrap_or(model);
+    m.contains("codex") || m.ends_with("-pro")
 }
 
 /// An upstream serves a model when one of its patterns matches, or, having no

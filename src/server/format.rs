@@ -3,6 +3,8 @@
 
 use http::{HeaderMap, Method};
 
+use super::translate::Shape;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ApiFormat {
     Anthropic,
@@ -26,6 +28,14 @@ pub enum Endpoint {
     ChatCompletions,
     /// The legacy `/v1/completions` (prompt in, text out), served through chat.
     Completions,
+    /// OpenAI Responses: `POST /v1/responses`.
+    Responses,
+    /// `POST /v1/responses/input_tokens`.
+    ResponsesInputTokens,
+    /// `POST /v1/responses/compact` (a Responses upstream only).
+    ResponsesCompact,
+    /// `GET /v1/responses`: the WebSocket mode, not served.
+    ResponsesSocket,
     Models,
     Health,
     AdminStatus,
@@ -41,6 +51,10 @@ impl Endpoint {
             (&Method::POST, "/v1/messages/count_tokens") => Endpoint::CountTokens,
             (&Method::POST, "/v1/chat/completions") => Endpoint::ChatCompletions,
             (&Method::POST, "/v1/completions") => Endpoint::Completions,
+            (&Method::POST, "/v1/responses") => Endpoint::Responses,
+            (&Method::POST, "/v1/responses/input_tokens") => Endpoint::ResponsesInputTokens,
+            (&Method::POST, "/v1/responses/compact") => Endpoint::ResponsesCompact,
+            (&Method::GET, "/v1/responses") => Endpoint::ResponsesSocket,
             (&Method::GET, "/v1/models") => Endpoint::Models,
             (&Method::GET, "/health") => Endpoint::Health,
             (&Method::GET, "/admin/status") => Endpoint::AdminStatus,
@@ -50,12 +64,44 @@ impl Endpoint {
     }
 }
 
+impl Endpoint {
+    /// The API shape of the request body this endpoint takes.
+    pub fn client_shape(self) -> Shape {
+        match self {
+            Endpoint::ChatCompletions => Shape::Chat,
+            Endpoint::Completions => Shape::Completions,
+            Endpoint::Responses
+            | Endpoint::ResponsesInputTokens
+            | Endpoint::ResponsesCompact
+            | Endpoint::ResponsesSocket => Shape::Responses,
+            _ => Shape::Messages,
+        }
+    }
+
+    /// Endpoints only an upstream of the client's own API serves (the body passes
+    /// through unconverted).
+    pub fn same_api_only(self) -> bool {
+        matches!(
+            self,
+            Endpoint::CountTokens | Endpoint::ResponsesInputTokens | Endpoint::ResponsesCompact
+        )
+    }
+
+    /// Counts tokens rather than generating (needs only read permission).
+    pub fn is_count(self) -> bool {
+        matches!(self, Endpoint::CountTokens | Endpoint::ResponsesInputTokens)
+    }
+}
+
 /// The client's API, for answering in its shape.
 pub fn detect(path: &str, headers: &HeaderMap) -> ApiFormat {
     if path.starts_with("/v1/messages") {
         return ApiFormat::Anthropic;
     }
-    if path.starts_with("/v1/chat/") || path.starts_with("/v1/completions") {
+    if path.starts_with("/v1/chat/")
+        || path.starts_with("/v1/completions")
+        || path.starts_with("/v1/responses")
+    {
         return ApiFormat::OpenAi;
     }
     // Shared or unknown paths: the Anthropic SDK always sends `anthropic-version`.

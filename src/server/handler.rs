@@ -102,11 +102,19 @@ async fn dispatch(
                 request_id,
             ))
         }
+        Endpoint::ResponsesSocket => Err(GatewayError::BadRequest(
+            "the Responses WebSocket mode is not served by this gateway; send POST \
+             /v1/responses (with Codex: leave the provider's `supports_websockets` off)"
+                .into(),
+        )),
         Endpoint::CountTokens
         | Endpoint::Messages
         | Endpoint::ChatCompletions
-        | Endpoint::Completions => {
-            caller.require(if endpoint == Endpoint::CountTokens {
+        | Endpoint::Completions
+        | Endpoint::Responses
+        | Endpoint::ResponsesInputTokens
+        | Endpoint::ResponsesCompact => {
+            caller.require(if endpoint.is_count() {
                 Permission::Read
             } else {
                 Permission::Write

@@ -20,6 +20,7 @@ pub mod handler;
 pub mod models;
 pub mod proxy;
 pub mod respond;
+pub mod responses_store;
 pub mod state;
 pub mod stats;
 pub mod tokens;

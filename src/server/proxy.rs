@@ -21,7 +21,8 @@ use super::respond::respond;
 use super::state::{AppState, Snapshot};
 use super::stats::UpstreamStats;
 use super::translate::{self, Shape};
-use crate::config::{AuthType, OAuthTokens, Provider, Upstream};
+use crate::config::{AuthType, OAuthTokens, Upstream};
+use crate::convert::responses::ResponsesCtx;
 use crate::oauth::refresh::When;
 use crate::oauth::shaping;
 use crate::router::breaker::Permit;
@@ -51,6 +52,11 @@ struct Meta {
     /// OpenAI: `user`.
     user: Option<serde_json::Value>,
     stream_options: Option<StreamOptions>,
+    /// Responses: a conversation continued by id, and whether to keep this turn.
+    previous_response_id: Option<String>,
+    store: Option<bool>,
+    /// Responses: the client's cache key, which also names its conversation.
+    prompt_cache_key: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -66,6 +72,9 @@ struct MetaUser {
 impl Meta {
     /// What identifies a conversation, for sticky sessions.
     fn session(&self) -> Option<String> {
+        if let Some(k) = self.prompt_cache_key.as_deref().filter(|k| !k.is_empty()) {
+            return Some(k.to_string());
+        }
         let v = self
             .metadata
             .as_ref()
@@ -133,34 +142,53 @@ pub async fn forward(
         .router
         .resolve(&snap.config, &model)
         .map_err(no_route_error)?;
-    let client_shape = match endpoint {
-        Endpoint::ChatCompletions => Shape::Chat,
-        Endpoint::Completions => Shape::Completions,
-        _ => Shape::Messages,
-    };
-    // Token counts are an Anthropic API: without an Anthropic upstream, count here.
-    let candidates: Vec<&Upstream> = resolution
+    let client_shape = endpoint.client_shape();
+    // Token counts and compaction are served by upstreams of the client's own API
+    // only; token counts without one are estimated here.
+    let same_api_only = endpoint.same_api_only();
+    let mut candidates: Vec<&Upstream> = resolution
         .candidates
         .iter()
         .copied()
-        .filter(|u| endpoint != Endpoint::CountTokens || u.provider == Provider::Anthropic)
+        .filter(|u| !same_api_only || Shape::of_upstream(u) == client_shape)
         .collect();
+    // A Responses conversation continued by id: from the gateway's own store when it
+    // answered the previous turn by conversion; else only a Responses upstream knows it.
+    let previous = match &meta.previous_response_id {
+        Some(id) if client_shape == Shape::Responses && !same_api_only => {
+            let stored = rc.state.responses.get(id);
+            if stored.is_none() {
+                candidates.retain(|u| Shape::of_upstream(u) == Shape::Responses);
+                if candidates.is_empty() {
+                    return Err(GatewayError::BadRequest(format!(
+                        "previous_response_id {id:?} is unknown: the gateway keeps converted \
+                         responses for {} minutes (and only those sent with `store` not false)",
+                        super::responses_store::TTL.as_secs() / 60
+                    )));
+                }
+            }
+            stored
+        }
+        _ => None,
+    };
     if candidates.is_empty() {
-        let v: serde_json::Value = serde_json::from_slice(&body).map_err(|e| {
-            GatewayError::BadRequest(format!("request body is not valid JSON: {e}"))
-        })?;
-        let n = super::tokens::estimate(&v);
-        return Ok(super::errors::json_response(
-            http::StatusCode::OK,
-            &serde_json::json!({ "input_tokens": n }),
-            request_id,
-        ));
+        return match endpoint {
+            Endpoint::CountTokens | Endpoint::ResponsesInputTokens => {
+                count_here(endpoint, &body, request_id)
+            }
+            _ => Err(GatewayError::BadRequest(format!(
+                "POST /v1/responses/compact needs an upstream that speaks the Responses API \
+                 for model {model:?} (`llm-gateway upstream add --provider openai --api \
+                 responses ...`)"
+            ))),
+        };
     }
-    // The parsed body, only when some candidate needs a converted one.
+    // The parsed body, only when some candidate needs a converted one (or a Responses
+    // answer needs the request's tools and parameters).
     let converting = candidates
         .iter()
-        .any(|u| Shape::of_upstream(u.provider) != client_shape);
-    let json = if converting {
+        .any(|u| Shape::of_upstream(u) != client_shape);
+    let mut json = if converting {
         Some(
             serde_json::from_slice::<serde_json::Value>(&body).map_err(|e| {
                 GatewayError::BadRequest(format!("request body is not valid JSON: {e}"))
@@ -169,11 +197,18 @@ pub async fn forward(
     } else {
         None
     };
+    let responses_ctx = match (&json, client_shape) {
+        (Some(v), Shape::Responses) => Some(ResponsesCtx::of_request(v, &model)),
+        _ => None,
+    };
+    if let (Some(v), Some(prev)) = (json.as_mut(), &previous) {
+        super::responses_store::prepend_history(v, prev);
+    }
     // Renamed for candidates of the client's own API only; converted bodies carry the
     // upstream model already.
-    let any_same_shape = candidates.iter().any(|u| {
-        Shape::of_upstream(u.provider) == client_shape || endpoint == Endpoint::CountTokens
-    });
+    let any_same_shape = candidates
+        .iter()
+        .any(|u| Shape::of_upstream(u) == client_shape);
     let same_shape_body = if resolution.upstream_model != model && any_same_shape {
         rewrite_model(&body, &resolution.upstream_model)?
     } else {
@@ -185,6 +220,8 @@ pub async fn forward(
         json,
         converted: Default::default(),
         client_shape,
+        responses_ctx,
+        store_answer: client_shape == Shape::Responses && meta.store != Some(false),
         upstream_model: resolution.upstream_model.clone(),
         include_usage: meta
             .stream_options
@@ -197,6 +234,31 @@ pub async fn forward(
     attempt_all(rc, &inbound, &candidates).await
 }
 
+/// Token counts estimated here, when no upstream of the client's API can count.
+fn count_here(
+    endpoint: Endpoint,
+    body: &[u8],
+    request_id: &str,
+) -> Result<Response<GatewayBody>, GatewayError> {
+    let v: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|e| GatewayError::BadRequest(format!("request body is not valid JSON: {e}")))?;
+    let answer = if endpoint == Endpoint::ResponsesInputTokens {
+        let chat = crate::convert::responses::responses_to_chat_request(
+            &v,
+            &crate::convert::RequestOptions::default(),
+        )?;
+        let n = super::tokens::estimate_chat(&chat);
+        serde_json::json!({"object": "response.input_tokens", "input_tokens": n})
+    } else {
+        serde_json::json!({ "input_tokens": super::tokens::estimate(&v) })
+    };
+    Ok(super::errors::json_response(
+        http::StatusCode::OK,
+        &answer,
+        request_id,
+    ))
+}
+
 /// The client's request, read and parsed once, reused for every attempt.
 pub(super) struct Inbound<'a> {
     pub parts: &'a http::request::Parts,
@@ -204,9 +266,13 @@ pub(super) struct Inbound<'a> {
     pub body: Bytes,
     /// The parsed body, when some candidate speaks the other API.
     pub json: Option<serde_json::Value>,
-    /// Converted bodies, made on first use: [for Messages, for Chat].
-    converted: [std::sync::OnceLock<Result<Bytes, String>>; 2],
+    /// Converted bodies, made on first use: [for Messages, for Chat, for Responses].
+    converted: [std::sync::OnceLock<Result<Bytes, String>>; 3],
     pub client_shape: Shape,
+    /// For Responses clients: what a converted answer needs of the request.
+    pub responses_ctx: Option<ResponsesCtx>,
+    /// Keep a converted Responses answer for `previous_response_id`.
+    pub store_answer: bool,
     pub model: String,
     pub upstream_model: String,
     pub include_usage: bool,
@@ -220,10 +286,14 @@ impl Inbound<'_> {
         to: Shape,
         endpoint: Endpoint,
     ) -> Result<(Bytes, Option<&'static str>), GatewayError> {
-        if to == self.client_shape || endpoint == Endpoint::CountTokens {
+        if to == self.client_shape || endpoint.same_api_only() {
             return Ok((self.body.clone(), None));
         }
-        let slot = &self.converted[usize::from(to == Shape::Chat)];
+        let slot = &self.converted[match to {
+            Shape::Messages => 0,
+            Shape::Chat | Shape::Completions => 1,
+            Shape::Responses => 2,
+        }];
         let made = slot.get_or_init(|| match &self.json {
             Some(v) => translate::request_body(self.client_shape, to, v, &self.upstream_model)
                 .map_err(|e| e.to_string()),
@@ -436,7 +506,7 @@ fn build_request(
     path: &str,
     query: Option<&str>,
 ) -> Result<Request<Full<Bytes>>, GatewayError> {
-    let (body, converted_path) = inb.body_for(Shape::of_upstream(upstream.provider), endpoint)?;
+    let (body, converted_path) = inb.body_for(Shape::of_upstream(upstream), endpoint)?;
     // A converted request goes to the other API's path, without the client's query.
     let (path, query) = match converted_path {
         Some(p) => (p, None),

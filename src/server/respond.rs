@@ -60,11 +60,11 @@ pub(super) async fn respond(
         breaker,
         UsageSniffer::for_content_type(ct.as_deref()),
     );
-    let from = Shape::of_upstream(upstream.provider);
+    let from = Shape::of_upstream(upstream);
     let to = inb.client_shape;
     let idle = rc.snap.client.idle_stream_timeout;
 
-    if from == to || rc.endpoint == super::format::Endpoint::CountTokens {
+    if from == to || rc.endpoint.same_api_only() {
         let sse = is_sse.then_some(rc.format);
         let body = GatewayBody::upstream(incoming, idle, done, sse, None);
         return Ok(Response::from_parts(head, body));
@@ -74,7 +74,17 @@ pub(super) async fn respond(
     head.headers.remove(header::CONTENT_LENGTH);
     head.headers.remove(header::CONTENT_ENCODING);
     if status.is_success() && is_sse {
-        let conv = StreamConverter::new(from, to, &inb.model, inb.include_usage);
+        let mut conv = StreamConverter::new(
+            from,
+            to,
+            &inb.model,
+            inb.include_usage,
+            inb.responses_ctx.as_ref(),
+        );
+        if let (Some(c), Some(req)) = (conv.as_mut(), keep_answer(rc, inb, to)) {
+            let store = rc.state.responses.clone();
+            c.on_final(Box::new(move |answer| store.put(&req, answer)));
+        }
         let body = GatewayBody::upstream(incoming, idle, done, Some(rc.format), conv);
         return Ok(Response::from_parts(head, body));
     }
@@ -110,10 +120,15 @@ pub(super) async fn respond(
             let v = parsed.map_err(|e| {
                 GatewayError::BadGateway(format!("the upstream sent invalid JSON: {e}"))
             })?;
-            (
-                StatusCode::OK,
-                translate::response_json(from, to, v, &inb.model)?,
-            )
+            let cx = translate::AnswerCtx {
+                client_model: &inb.model,
+                responses: inb.responses_ctx.as_ref(),
+            };
+            let answer = translate::response_json(from, to, v, &cx)?;
+            if let Some(req) = keep_answer(rc, inb, to) {
+                rc.state.responses.put(&req, &answer);
+            }
+            (StatusCode::OK, answer)
         }
         None => {
             let (s, v) = translate::error_json(to, status.as_u16(), &bytes);
@@ -133,6 +148,15 @@ pub(super) async fn respond(
         head,
         GatewayBody::full(Bytes::from(body)),
     ))
+}
+
+/// The (expanded) request whose converted Responses answer is kept for
+/// `previous_response_id`, when it is to be kept.
+fn keep_answer(rc: &RequestCtx<'_>, inb: &Inbound<'_>, to: Shape) -> Option<serde_json::Value> {
+    let _ = rc;
+    (to == Shape::Responses && inb.store_answer)
+        .then(|| inb.json.clone())
+        .flatten()
 }
 
 async fn read_all(body: Incoming, limit: usize, idle: Duration) -> Result<Bytes, String> {

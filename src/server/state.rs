@@ -54,6 +54,8 @@ pub struct AppState {
     /// The control runtime (multi-threaded), for work that blocks a thread and needs a
     /// runtime that drives I/O from any thread: token refreshes under the file lock.
     pub control: tokio::runtime::Handle,
+    /// Converted Responses answers, for `previous_response_id`.
+    pub responses: Arc<super::responses_store::ResponsesStore>,
 }
 
 impl AppState {
@@ -86,6 +88,7 @@ impl AppState {
             reloads: Default::default(),
             models_cache: Mutex::new(HashMap::new()),
             control,
+            responses: Default::default(),
         })
     }
 

@@ -44,6 +44,56 @@ pub fn estimate(body: &Value) -> u64 {
     counted + per_message + fixed
 }
 
+/// Count the tokens of a Chat Completions request body (message text, tool calls and
+/// tool definitions), as [`estimate`] does for Anthropic bodies.
+pub fn estimate_chat(body: &Value) -> u64 {
+    let mut texts = Vec::new();
+    let mut fixed = 0u64;
+    let msgs = body
+        .get("messages")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
+    for m in msgs {
+        match m.get("content") {
+            Some(Value::Array(parts)) => {
+                for p in parts {
+                    match p.get("type").and_then(Value::as_str) {
+                        Some("text") => collect(p.get("text"), &mut texts, &mut fixed),
+                        Some("image_url") | Some("file") => fixed += 1600,
+                        _ => {}
+                    }
+                }
+            }
+            other => collect(other, &mut texts, &mut fixed),
+        }
+        for call in m
+            .get("tool_calls")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            texts.push(call.to_string());
+        }
+    }
+    for t in body
+        .get("tools")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        texts.push(t.to_string());
+    }
+    let counted: u64 = match bpe() {
+        Some(bpe) => texts
+            .iter()
+            .map(|t| bpe.encode_ordinary(t).len() as u64)
+            .sum(),
+        None => texts.iter().map(|t| t.len() as u64 / 4).sum(),
+    };
+    counted + msgs.len() as u64 * 4 + fixed
+}
+
 fn collect(v: Option<&Value>, out: &mut Vec<String>, fixed: &mut u64) {
     match v {
         Some(Value::String(s)) => out.push(s.clone()),

@@ -2,8 +2,10 @@
 //! request body an upstream gets, and how its answer (JSON, SSE stream, or error) is
 //! turned into what the client expects.
 //!
-//! Shapes: a client speaks Anthropic Messages, OpenAI Chat Completions, or the legacy
-//! OpenAI Completions (served through chat); an upstream speaks Messages or Chat.
+//! Shapes: a client speaks Anthropic Messages, OpenAI Chat Completions, the legacy
+//! OpenAI Completions (served through chat) or OpenAI Responses; an upstream speaks
+//! Messages, Chat or Responses. Chat Completions is the pivot every conversion passes
+//! through (docs/architecture.md, "Formats").
 
 use std::borrow::Cow;
 
@@ -11,7 +13,8 @@ use bytes::Bytes;
 use serde_json::Value;
 
 use super::errors::GatewayError;
-use crate::config::Provider;
+use crate::config::{Api, Provider, Upstream};
+use crate::convert::responses::{self, ChatToResponsesStream, ResponsesCtx, ResponsesToChatStream};
 use crate::convert::{
     self, AnthropicToOpenAiStream, ChatToCompletionsStream, ConvertError, OpenAiToAnthropicStream,
     RequestOptions,
@@ -23,13 +26,15 @@ pub enum Shape {
     Messages,
     Chat,
     Completions,
+    Responses,
 }
 
 impl Shape {
-    pub fn of_upstream(p: Provider) -> Shape {
-        match p {
-            Provider::Anthropic => Shape::Messages,
-            Provider::Openai => Shape::Chat,
+    pub fn of_upstream(u: &Upstream) -> Shape {
+        match (u.provider, u.api) {
+            (Provider::Anthropic, _) => Shape::Messages,
+            (Provider::Openai, Api::Chat) => Shape::Chat,
+            (Provider::Openai, Api::Responses) => Shape::Responses,
         }
     }
 
@@ -39,6 +44,7 @@ impl Shape {
             Shape::Messages => "/v1/messages",
             Shape::Chat => "/v1/chat/completions",
             Shape::Completions => "/v1/completions",
+            Shape::Responses => "/v1/responses",
         }
     }
 }
@@ -47,7 +53,16 @@ pub fn convert_error(e: ConvertError) -> GatewayError {
     GatewayError::BadRequest(e.to_string())
 }
 
+fn set_model(v: &mut Value, model: &str) {
+    if let Some(o) = v.as_object_mut() {
+        o.insert("model".into(), Value::String(model.into()));
+    }
+}
+
 /// The request body for an upstream of shape `to`, from the client's parsed body.
+/// Chat Completions is the pivot: a client body is read into Chat (unless it is
+/// Chat), then written in the upstream's shape (unless that is Chat). The Chat ⇄
+/// Messages pair is the one the gateway started with; Responses plugs in beside it.
 pub fn request_body(
     client: Shape,
     to: Shape,
@@ -56,37 +71,29 @@ pub fn request_body(
 ) -> Result<Bytes, GatewayError> {
     let opts = RequestOptions {
         upstream_model: upstream_model.to_string(),
+        // Reasoning of the other vendor rides in Chat's `thinking_blocks` extension
+        // only when another step reads it; a real Chat upstream never sees it.
+        keep_reasoning: to != Shape::Chat,
     };
-    // A legacy completions request is read as a chat one; others are used as they are.
-    fn chat(client: Shape, v: &Value) -> Result<Cow<'_, Value>, GatewayError> {
-        match client {
-            Shape::Completions => convert::completions_to_chat_request(v)
-                .map(Cow::Owned)
-                .map_err(convert_error),
-            _ => Ok(Cow::Borrowed(v)),
-        }
-    }
-    let out = match (client, to) {
-        (Shape::Messages, Shape::Chat) => {
-            convert::anthropic_to_openai_request(json, &opts).map_err(convert_error)?
-        }
-        (Shape::Chat | Shape::Completions, Shape::Messages) => {
-            convert::openai_to_anthropic_request(chat(client, json)?.as_ref(), &opts)
-                .map_err(convert_error)?
-        }
-        (Shape::Completions, Shape::Chat) => {
-            let mut v = chat(client, json)?.into_owned();
-            if let Some(o) = v.as_object_mut() {
-                o.insert("model".into(), Value::String(upstream_model.into()));
+    let out = if client == to {
+        let mut v = json.clone();
+        set_model(&mut v, upstream_model);
+        v
+    } else {
+        let chat: Cow<'_, Value> = match client {
+            Shape::Chat => Cow::Borrowed(json),
+            Shape::Completions => Cow::Owned(convert::completions_to_chat_request(json)?),
+            Shape::Messages => Cow::Owned(convert::anthropic_to_openai_request(json, &opts)?),
+            Shape::Responses => Cow::Owned(responses::responses_to_chat_request(json, &opts)?),
+        };
+        match to {
+            Shape::Messages => convert::openai_to_anthropic_request(&chat, &opts)?,
+            Shape::Responses => responses::chat_to_responses_request(&chat, &opts)?,
+            Shape::Chat | Shape::Completions => {
+                let mut v = chat.into_owned();
+                set_model(&mut v, upstream_model);
+                v
             }
-            v
-        }
-        _ => {
-            let mut v = json.clone();
-            if let Some(o) = v.as_object_mut() {
-                o.insert("model".into(), Value::String(upstream_model.into()));
-            }
-            v
         }
     };
     serde_json::to_vec(&out)
@@ -94,34 +101,57 @@ pub fn request_body(
         .map_err(|e| GatewayError::Internal(e.to_string()))
 }
 
-/// A complete (non-streaming) successful answer, converted.
+impl From<ConvertError> for GatewayError {
+    fn from(e: ConvertError) -> Self {
+        convert_error(e)
+    }
+}
+
+/// What converting an answer needs to know of the request.
+pub struct AnswerCtx<'a> {
+    /// The model the client asked for (answers carry it, whatever served them).
+    pub client_model: &'a str,
+    /// For Responses clients: the request's tools and echoed parameters.
+    pub responses: Option<&'a ResponsesCtx>,
+}
+
+/// A complete (non-streaming) successful answer, converted through Chat.
 pub fn response_json(
     from: Shape,
     to: Shape,
     v: Value,
-    client_model: &str,
+    cx: &AnswerCtx<'_>,
 ) -> Result<Value, GatewayError> {
     let bad = |e: ConvertError| {
         GatewayError::BadGateway(format!("could not convert the upstream's answer: {e}"))
     };
-    Ok(match (from, to) {
-        (Shape::Messages, Shape::Chat) => {
-            convert::anthropic_to_openai_response(&v, client_model).map_err(bad)?
+    if from == to {
+        return Ok(v);
+    }
+    let model = cx.client_model;
+    let mut chat = match from {
+        Shape::Messages => convert::anthropic_to_openai_response(&v, model).map_err(bad)?,
+        Shape::Responses => responses::responses_to_chat_response(&v, model).map_err(bad)?,
+        Shape::Chat | Shape::Completions => v,
+    };
+    Ok(match to {
+        Shape::Chat => chat,
+        Shape::Completions => {
+            set_model(&mut chat, model);
+            convert::chat_to_completions_response(&chat)
         }
-        (Shape::Messages, Shape::Completions) => convert::chat_to_completions_response(
-            &convert::anthropic_to_openai_response(&v, client_model).map_err(bad)?,
-        ),
-        (Shape::Chat, Shape::Messages) => {
-            convert::openai_to_anthropic_response(&v, client_model).map_err(bad)?
+        Shape::Messages => convert::openai_to_anthropic_response(&chat, model).map_err(bad)?,
+        Shape::Responses => {
+            let fallback;
+            let ctx = match cx.responses {
+                Some(c) => c,
+                None => {
+                    fallback = ResponsesCtx::of_request(&Value::Null, model);
+                    &fallback
+                }
+            };
+            responses::chat_to_responses_response(&chat, ctx).map_err(bad)?
         }
-        (Shape::Chat, Shape::Completions) => {
-            let mut v = v;
-            if let Some(o) = v.as_object_mut() {
-                o.insert("model".into(), Value::String(client_model.into()));
-            }
-            convert::chat_to_completions_response(&v)
-        }
-        _ => v,
     })
 }
 
@@ -129,7 +159,9 @@ pub fn response_json(
 pub fn error_json(to: Shape, status: u16, body: &[u8]) -> (u16, Value) {
     match to {
         Shape::Messages => convert::error_to_anthropic(status, body),
-        Shape::Chat | Shape::Completions => convert::error_to_openai(status, body),
+        Shape::Chat | Shape::Completions | Shape::Responses => {
+            convert::error_to_openai(status, body)
+        }
     }
 }
 
@@ -137,6 +169,10 @@ pub fn error_json(to: Shape, status: u16, body: &[u8]) -> (u16, Value) {
 trait Stage: Send {
     fn push(&mut self, ev: &Event) -> Vec<Bytes>;
     fn finish(&mut self) -> Vec<Bytes>;
+    /// The whole answer, for stages that build one (Responses' final `response`).
+    fn final_response(&self) -> Option<&Value> {
+        None
+    }
 }
 
 macro_rules! stage {
@@ -154,41 +190,89 @@ macro_rules! stage {
 stage!(AnthropicToOpenAiStream);
 stage!(OpenAiToAnthropicStream);
 stage!(ChatToCompletionsStream);
+stage!(ResponsesToChatStream);
+
+impl Stage for ChatToResponsesStream {
+    fn push(&mut self, ev: &Event) -> Vec<Bytes> {
+        ChatToResponsesStream::push(self, ev)
+    }
+    fn finish(&mut self) -> Vec<Bytes> {
+        ChatToResponsesStream::finish(self)
+    }
+    fn final_response(&self) -> Option<&Value> {
+        ChatToResponsesStream::final_response(self)
+    }
+}
 
 /// Converts an upstream SSE byte stream into the client's, event by event, with
-/// bounded memory (a line longer than the parser's limit is dropped).
+/// bounded memory (a line longer than the parser's limit is dropped): through a
+/// stage into Chat chunks and a stage out of them, either of which may be absent.
 pub struct StreamConverter {
     parser: SseParser,
     first: Box<dyn Stage>,
-    /// Anthropic → legacy completions goes through chat chunks.
+    /// A second stage, fed the first one's frames.
     second: Option<(SseParser, Box<dyn Stage>)>,
+    /// Given the complete answer when the stream ends with one.
+    on_final: Option<OnFinal>,
 }
+
+/// What to do with a converted stream's complete answer (keep it for
+/// `previous_response_id`).
+pub type OnFinal = Box<dyn FnOnce(&Value) + Send>;
 
 impl StreamConverter {
     /// `None` when no conversion is needed.
-    pub fn new(from: Shape, to: Shape, client_model: &str, include_usage: bool) -> Option<Self> {
-        let (first, second): (Box<dyn Stage>, Option<Box<dyn Stage>>) = match (from, to) {
-            (Shape::Messages, Shape::Chat) => (
-                Box::new(AnthropicToOpenAiStream::new(client_model, include_usage)),
-                None,
-            ),
-            (Shape::Messages, Shape::Completions) => (
-                Box::new(AnthropicToOpenAiStream::new(client_model, include_usage)),
-                Some(Box::new(ChatToCompletionsStream::new(client_model))),
-            ),
-            (Shape::Chat, Shape::Messages) => {
-                (Box::new(OpenAiToAnthropicStream::new(client_model)), None)
-            }
-            (Shape::Chat, Shape::Completions) => {
-                (Box::new(ChatToCompletionsStream::new(client_model)), None)
-            }
-            _ => return None,
+    pub fn new(
+        from: Shape,
+        to: Shape,
+        client_model: &str,
+        include_usage: bool,
+        responses_ctx: Option<&ResponsesCtx>,
+    ) -> Option<Self> {
+        if from == to {
+            return None;
+        }
+        // Usage is always asked of an inner step: the next one needs it.
+        let usage = include_usage || to != Shape::Chat;
+        let into_chat: Option<Box<dyn Stage>> = match from {
+            Shape::Messages => Some(Box::new(AnthropicToOpenAiStream::new(client_model, usage))),
+            Shape::Responses => Some(Box::new(ResponsesToChatStream::new(client_model, usage))),
+            Shape::Chat | Shape::Completions => None,
+        };
+        let out_of_chat: Option<Box<dyn Stage>> = match to {
+            Shape::Messages => Some(Box::new(OpenAiToAnthropicStream::new(client_model))),
+            Shape::Completions => Some(Box::new(ChatToCompletionsStream::new(client_model))),
+            Shape::Responses => Some(Box::new(ChatToResponsesStream::new(
+                responses_ctx
+                    .cloned()
+                    .unwrap_or_else(|| ResponsesCtx::of_request(&Value::Null, client_model)),
+            ))),
+            Shape::Chat => None,
+        };
+        let (first, second) = match (into_chat, out_of_chat) {
+            (Some(a), Some(b)) => (a, Some(b)),
+            (Some(a), None) | (None, Some(a)) => (a, None),
+            (None, None) => return None,
         };
         Some(StreamConverter {
             parser: SseParser::new(4 * 1024 * 1024),
             first,
             second: second.map(|s| (SseParser::new(4 * 1024 * 1024), s)),
+            on_final: None,
         })
+    }
+
+    /// Call `f` with the complete answer if the stream ends with one.
+    pub fn on_final(&mut self, f: OnFinal) {
+        self.on_final = Some(f);
+    }
+
+    /// The complete answer, once the stream ended, where the last stage builds one.
+    pub fn final_response(&self) -> Option<&Value> {
+        match &self.second {
+            Some((_, s)) => s.final_response(),
+            None => self.first.final_response(),
+        }
     }
 
     /// Feed upstream bytes; returns the client bytes ready now.
@@ -207,6 +291,12 @@ impl StreamConverter {
             for f in s.finish() {
                 out.extend_from_slice(&f);
             }
+        }
+        if let Some(f) = self.on_final.take()
+            && let Some(answer) = self.final_response()
+            && answer.get("status").and_then(Value::as_str) != Some("failed")
+        {
+            f(answer);
         }
         Bytes::from(out)
     }
@@ -241,7 +331,8 @@ mod tests {
     #[test]
     fn anthropic_stream_to_legacy_completions() {
         let mut c =
-            StreamConverter::new(Shape::Messages, Shape::Completions, "claude-x", false).unwrap();
+            StreamConverter::new(Shape::Messages, Shape::Completions, "claude-x", false, None)
+                .unwrap();
         let mut out = Vec::new();
         for e in [
             json!({"type": "message_start", "message": {"id": "msg_1", "type": "message", "role": "assistant", "model": "m", "content": [], "stop_reason": null, "usage": {"input_tokens": 3, "output_tokens": 1}}}),
@@ -267,7 +358,7 @@ mod tests {
 
     #[test]
     fn same_shape_needs_no_converter() {
-        assert!(StreamConverter::new(Shape::Chat, Shape::Chat, "m", true).is_none());
-        assert!(StreamConverter::new(Shape::Messages, Shape::Messages, "m", true).is_none());
+        assert!(StreamConverter::new(Shape::Chat, Shape::Chat, "m", true, None).is_none());
+        assert!(StreamConverter::new(Shape::Messages, Shape::Messages, "m", true, None).is_none());
     }
 }

@@ -99,12 +99,14 @@ fn sniff_line(line: &[u8], usage: &mut Usage) {
     merge_json(usage, data.trim_ascii());
 }
 
-/// Where usage sits: at the top (an answer, a `message_delta`, an OpenAI chunk) or in
-/// `message` (Anthropic's `message_start`). Everything else is skipped, not built.
+/// Where usage sits: at the top (an answer, a `message_delta`, an OpenAI chunk), in
+/// `message` (Anthropic's `message_start`) or in `response` (Responses events). Everything else is skipped, not built.
 #[derive(serde::Deserialize)]
 struct UsageCarrier {
     usage: Option<RawUsage>,
     message: Option<MessageUsage>,
+    /// Responses stream events (`response.completed`).
+    response: Option<MessageUsage>,
 }
 
 #[derive(serde::Deserialize)]
@@ -128,7 +130,11 @@ struct RawUsage {
 fn merge_json(u: &mut Usage, json: &[u8]) {
     match serde_json::from_slice::<UsageCarrier>(json) {
         Ok(c) => {
-            if let Some(raw) = c.usage.or_else(|| c.message.and_then(|m| m.usage)) {
+            if let Some(raw) = c
+                .usage
+                .or_else(|| c.message.and_then(|m| m.usage))
+                .or_else(|| c.response.and_then(|m| m.usage))
+            {
                 merge_raw(u, &raw);
             }
         }
@@ -162,7 +168,8 @@ fn merge_raw(u: &mut Usage, r: &RawUsage) {
 fn merge_value(u: &mut Usage, v: &Value) {
     let usage = v
         .get("usage")
-        .or_else(|| v.get("message").and_then(|m| m.get("usage")));
+        .or_else(|| v.get("message").and_then(|m| m.get("usage")))
+        .or_else(|| v.get("response").and_then(|m| m.get("usage")));
     let Some(usage) = usage.filter(|x| x.is_object()) else {
         return;
     };
