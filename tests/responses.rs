@@ -1,0 +1,222 @@
+//! The OpenAI Responses API through the running gateway: Responses clients on
+//! Anthropic and Chat upstreams (converted), `previous_response_id` served from the
+//! gateway's store, token counts, and the endpoints that are refused clearly.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::mock::{Flavor, Mock};
+use common::{Env, Server, post_json, send};
+use serde_json::{Value, json};
+
+struct Setup {
+    _env: Env,
+    ant: Mock,
+    oai: Mock,
+    key: String,
+    server: Server,
+}
+
+/// An Anthropic and an OpenAI Chat upstream; `claude-*` and `gpt-*` by family.
+fn setup() -> Setup {
+    let env = Env::new();
+    let ant = Mock::start(Flavor::Anthropic, "sk-ant-k");
+    let oai = Mock::start(Flavor::OpenAi, "sk-oai-k");
+    env.add_upstream("ant", &ant, &[]);
+    env.add_upstream("oai", &oai, &[]);
+    let key = env.add_key("c", "read,write");
+    let server = env.start();
+    Setup {
+        _env: env,
+        ant,
+        oai,
+        key,
+        server,
+    }
+}
+
+impl Setup {
+    fn post(&self, path: &str, body: Value) -> common::Resp {
+        post_json(
+            &format!("{}{path}", self.server.url),
+            &[("authorization", &format!("Bearer {}", self.key))],
+            &body,
+        )
+    }
+}
+
+fn weather_tool() -> Value {
+    json!({"type": "function", "name": "get_weather", "description": "Weather of a city",
+        "strict": false,
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}})
+}
+
+fn output_text(r: &Value) -> String {
+    r["output"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["type"] == "message")
+        .flat_map(|i| i["content"].as_array().unwrap().iter())
+        .filter_map(|p| p["text"].as_str())
+        .collect()
+}
+
+#[test]
+fn responses_client_on_anthropic_and_chat_upstreams() {
+    let s = setup();
+    for (model, mock) in [("claude-sonnet-4-5", &s.ant), ("gpt-4o", &s.oai)] {
+        let r = s.post(
+            "/v1/responses",
+            json!({"model": model, "instructions": "Be brief.", "input": "Hello", "max_output_tokens": 100}),
+        );
+        assert_eq!(r.status, 200, "{model}: {}", r.text());
+        let v = r.json();
+        assert_eq!(v["object"], "response");
+        assert_eq!(v["status"], "completed");
+        assert_eq!(v["model"], model);
+        assert!(v["id"].as_str().unwrap().starts_with("resp_"));
+        assert_eq!(output_text(&v), "Hello from the mock upstream.");
+        assert!(v["usage"]["input_tokens"].as_u64().unwrap() > 0, "{v}");
+        assert_eq!(v["instructions"], "Be brief.");
+        // The upstream got a request of its own API (the mocks validate strictly).
+        let seen = mock.inference_requests();
+        let last: Value = serde_json::from_slice(&seen.last().unwrap().body).unwrap();
+        match mock.flavor {
+            Flavor::Anthropic => assert_eq!(last["system"], "Be brief."),
+            _ => assert_eq!(last["messages"][0]["role"], "system"),
+        }
+    }
+}
+
+#[test]
+fn a_tool_round_trip_through_a_chat_upstream() {
+    let s = setup();
+    let first = s.post(
+        "/v1/responses",
+        json!({"model": "gpt-4o", "input": [{"role": "user", "content": "Weather in Paris?"}],
+            "tools": [weather_tool()]}),
+    );
+    assert_eq!(first.status, 200, "{}", first.text());
+    let v = first.json();
+    let call = v["output"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["type"] == "function_call")
+        .cloned()
+        .unwrap_or_else(|| panic!("no function_call in {v}"));
+    assert_eq!(call["name"], "get_weather");
+    assert_eq!(
+        serde_json::from_str::<Value>(call["arguments"].as_str().unwrap()).unwrap(),
+        json!({"city": "Paris"})
+    );
+    let second = s.post(
+        "/v1/responses",
+        json!({"model": "gpt-4o", "tools": [weather_tool()], "input": [
+            {"role": "user", "content": "Weather in Paris?"},
+            call,
+            {"type": "function_call_output", "call_id": call["call_id"], "output": "21C and sunny"},
+        ]}),
+    );
+    assert_eq!(second.status, 200, "{}", second.text());
+    assert_eq!(output_text(&second.json()), "The tool said: 21C and sunny");
+}
+
+#[test]
+fn previous_response_id_continues_a_converted_conversation() {
+    let s = setup();
+    let first = s.post(
+        "/v1/responses",
+        json!({"model": "claude-sonnet-4-5", "input": "My name is Ada."}),
+    );
+    assert_eq!(first.status, 200, "{}", first.text());
+    let id = first.json()["id"].as_str().unwrap().to_string();
+    let second = s.post(
+        "/v1/responses",
+        json!({"model": "claude-sonnet-4-5", "input": "What is my name?", "previous_response_id": id}),
+    );
+    assert_eq!(second.status, 200, "{}", second.text());
+    assert_eq!(second.json()["previous_response_id"], json!(id));
+    // The upstream saw the whole conversation: first turn, its answer, the new turn.
+    let seen = s.ant.inference_requests();
+    let last: Value = serde_json::from_slice(&seen.last().unwrap().body).unwrap();
+    let msgs = last["messages"].as_array().unwrap();
+    assert_eq!(msgs.len(), 3, "{last}");
+    assert!(msgs[0].to_string().contains("My name is Ada."), "{last}");
+    assert_eq!(msgs[1]["role"], "assistant");
+
+    // An unknown id, or one of a turn sent with `store: false`, is a clear 400.
+    let unknown = s.post(
+        "/v1/responses",
+        json!({"model": "claude-sonnet-4-5", "input": "x", "previous_response_id": "resp_nope"}),
+    );
+    assert_eq!(unknown.status, 400);
+    let e = unknown.json();
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("resp_nope"),
+        "{e}"
+    );
+    let unstored = s.post(
+        "/v1/responses",
+        json!({"model": "claude-sonnet-4-5", "input": "x", "store": false}),
+    );
+    let id = unstored.json()["id"].as_str().unwrap().to_string();
+    let next = s.post(
+        "/v1/responses",
+        json!({"model": "claude-sonnet-4-5", "input": "y", "previous_response_id": id}),
+    );
+    assert_eq!(next.status, 400);
+}
+
+#[test]
+fn input_tokens_are_counted_and_other_endpoints_refused_clearly() {
+    let s = setup();
+    let r = s.post(
+        "/v1/responses/input_tokens",
+        json!({"model": "claude-sonnet-4-5", "input": "Hello there, how are you?"}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let v = r.json();
+    assert_eq!(v["object"], "response.input_tokens");
+    assert!(v["input_tokens"].as_u64().unwrap() > 3, "{v}");
+
+    let compact = s.post(
+        "/v1/responses/compact",
+        json!({"model": "claude-sonnet-4-5", "input": "x"}),
+    );
+    assert_eq!(compact.status, 400);
+    assert!(
+        compact.text().contains("--api responses"),
+        "{}",
+        compact.text()
+    );
+
+    let ws = send(
+        "GET",
+        &format!("{}/v1/responses", s.server.url),
+        &[("authorization", &format!("Bearer {}", s.key))],
+        "",
+    );
+    assert_eq!(ws.status, 400);
+    assert!(ws.text().contains("WebSocket"), "{}", ws.text());
+
+    // Bad input is answered in OpenAI's error shape and never reaches an upstream.
+    let before = s.ant.inference_requests().len();
+    let bad = s.post(
+        "/v1/responses",
+        json!({"model": "claude-sonnet-4-5", "input": [{"type": "item_reference", "id": "msg_1"}]}),
+    );
+    assert_eq!(bad.status, 400);
+    assert!(
+        bad.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("item_reference")
+    );
+    assert_eq!(s.ant.inference_requests().len(), before);
+}
