@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install the end-to-end suite's pinned dependencies:
 #   - .venv-e2e/               python3 venv with tests/e2e/requirements.txt (openai, anthropic, pytest)
-#   - tests/e2e/node_modules/  the real Claude Code CLI, from tests/e2e/package.json + package-lock.json
+#   - tests/e2e/node_modules/  the real Claude Code and Codex CLIs, from tests/e2e/package.json + package-lock.json
 #
 # Idempotent: each half writes a stamp (the pinned versions and the interpreter) when
 # it is done, and is skipped while the stamp matches. Works as root, without a TTY.
@@ -15,12 +15,24 @@ REQ=$E2E/requirements.txt
 PY_STAMP=$VENV/.e2e-installed
 NODE_STAMP=$E2E/node_modules/.e2e-installed
 CLAUDE=$E2E/node_modules/.bin/claude
+CODEX=$E2E/node_modules/.bin/codex
 
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
 export npm_config_audit=false npm_config_fund=false npm_config_update_notifier=false \
     npm_config_progress=false npm_config_yes=true
 
 log() { echo "setup-e2e: $*" >&2; }
+
+# `codex --version`, run with a throw-away CODEX_HOME: Codex writes helper links into
+# $CODEX_HOME (default ~/.codex) on every start, even for --version. Its stderr goes
+# to stderr only when it fails.
+codex_version() {
+    local home rc=0
+    home=$(mktemp -d)
+    CODEX_HOME=$home "$CODEX" --version 2>"$home/.stderr" || { rc=$?; cat "$home/.stderr" >&2; }
+    rm -rf "$home"
+    return $rc
+}
 
 # ---- Python: the official SDKs and pytest -------------------------------------------
 command -v python3 >/dev/null || { log "python3 is required"; exit 1; }
@@ -47,18 +59,20 @@ EOF
     echo "$py_want" >"$PY_STAMP"
 fi
 
-# ---- Node: the real Claude Code CLI ---------------------------------------------------
+# ---- Node: the real Claude Code and Codex CLIs ----------------------------------------
 command -v npm >/dev/null || { log "node and npm are required"; exit 1; }
 claude_pin=$(node -p 'require("./tests/e2e/package.json").dependencies["@anthropic-ai/claude-code"]')
-node_want="claude-code@$claude_pin lock:$(sha256sum $E2E/package-lock.json | cut -c1-16) $(uname -m)"
-if [[ -x $CLAUDE && "$(cat "$NODE_STAMP" 2>/dev/null)" == "$node_want" ]]; then
-    log "claude code up to date ($node_want)"
+codex_pin=$(node -p 'require("./tests/e2e/package.json").dependencies["@openai/codex"]')
+node_want="claude-code@$claude_pin codex@$codex_pin lock:$(sha256sum $E2E/package-lock.json | cut -c1-16) $(uname -m)"
+if [[ -x $CLAUDE && -x $CODEX && "$(cat "$NODE_STAMP" 2>/dev/null)" == "$node_want" ]]; then
+    log "claude code and codex up to date ($node_want)"
 else
     log "installing $node_want"
     rm -rf "$E2E/node_modules"
     # `npm ci` installs exactly the lockfile (`npm install` would re-resolve it).
     # Claude Code declares node>=22 but runs as a native binary, so an older node is fine.
-    npm ci --prefix "$E2E" --no-audit --no-fund --engine-strict=false --loglevel=error
+    # --include=optional: Codex's native binary is an optional dependency.
+    npm ci --prefix "$E2E" --no-audit --no-fund --engine-strict=false --include=optional --loglevel=error
     # The package's postinstall swaps bin/claude.exe (a stub) for the native binary
     # from the platform package. Should npm have skipped it, run it ourselves.
     if ! "$CLAUDE" --version >/dev/null 2>&1; then
@@ -67,6 +81,11 @@ else
     fi
     got=$("$CLAUDE" --version 2>&1 | head -1) || { log "claude does not run: $got"; exit 1; }
     [[ $got == "$claude_pin "* ]] || { log "claude --version says '$got', wanted $claude_pin"; exit 1; }
+    # Codex ships no install script: bin/codex.js runs the native binary from the
+    # platform package npm picked among its optional dependencies
+    # (@openai/codex-linux-x64 = npm:@openai/codex@<pin>-linux-x64, ...).
+    got=$(codex_version) || { log "codex does not run (see above)"; exit 1; }
+    [[ $got == "codex-cli $codex_pin" ]] || { log "codex --version says '$got', wanted codex-cli $codex_pin"; exit 1; }
     echo "$node_want" >"$NODE_STAMP"
 fi
-log "ready: $("$VENV/bin/python" -c 'from importlib.metadata import version as v; print(", ".join(f"{p} {v(p)}" for p in ("openai", "anthropic", "pytest")))'), claude $("$CLAUDE" --version 2>/dev/null | head -1)"
+log "ready: $("$VENV/bin/python" -c 'from importlib.metadata import version as v; print(", ".join(f"{p} {v(p)}" for p in ("openai", "anthropic", "pytest")))'), claude $("$CLAUDE" --version 2>/dev/null | head -1), $(codex_version 2>/dev/null)"
