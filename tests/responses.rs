@@ -220,3 +220,73 @@ fn input_tokens_are_counted_and_other_endpoints_refused_clearly() {
     );
     assert_eq!(s.ant.inference_requests().len(), before);
 }
+
+/// `(event name, data)` pairs of a Responses SSE body.
+fn responses_events(text: &str) -> Vec<(String, Value)> {
+    let mut out = Vec::new();
+    let mut name = String::new();
+    for line in text.lines() {
+        if let Some(n) = line.strip_prefix("event: ") {
+            name = n.to_string();
+        } else if let Some(d) = line.strip_prefix("data: ") {
+            out.push((std::mem::take(&mut name), serde_json::from_str(d).unwrap()));
+        }
+    }
+    out
+}
+
+#[test]
+fn streams_convert_event_by_event_into_a_valid_responses_stream() {
+    let s = setup();
+    for model in ["claude-sonnet-4-5", "gpt-4o"] {
+        // Text, then a tool call.
+        for tools in [json!([]), json!([weather_tool()])] {
+            let r = s.post(
+                "/v1/responses",
+                json!({"model": model, "input": "Weather in Paris?", "stream": true, "tools": tools}),
+            );
+            assert_eq!(r.status, 200, "{model}: {}", r.text());
+            let events = responses_events(&r.text());
+            llm_gateway::convert::validate_responses_stream(&events)
+                .unwrap_or_else(|e| panic!("{model}: {e}\n{}", r.text()));
+            let (last, done) = events.last().unwrap();
+            assert_eq!(last, "response.completed", "{model}");
+            let output = done["response"]["output"].as_array().unwrap();
+            if tools.as_array().unwrap().is_empty() {
+                assert_eq!(
+                    output_text(&done["response"]),
+                    "Hello from the mock upstream."
+                );
+            } else {
+                assert!(
+                    output
+                        .iter()
+                        .any(|i| i["type"] == "function_call" && i["name"] == "get_weather"),
+                    "{model}: {done}"
+                );
+            }
+            assert!(done["response"]["usage"]["output_tokens"].as_u64().unwrap() > 0);
+            assert_eq!(done["response"]["model"], model);
+        }
+    }
+}
+
+#[test]
+fn a_broken_upstream_stream_ends_in_response_failed() {
+    let s = setup();
+    s.ant.set(|b| b.break_after = Some(4));
+    let r = s.post(
+        "/v1/responses",
+        json!({"model": "claude-sonnet-4-5", "input": "hi", "stream": true}),
+    );
+    assert_eq!(r.status, 200);
+    let events = responses_events(&r.text());
+    llm_gateway::convert::validate_responses_stream(&events).unwrap();
+    let (last, v) = events.last().unwrap();
+    assert_eq!(last, "response.failed", "{}", r.text());
+    assert!(v["response"]["error"]["code"].is_string(), "{v}");
+    assert!(
+        !events.iter().any(|(n, _)| n == "response.completed"),
+        "a cut answer must never look complete"
+    );
+}

@@ -49,7 +49,9 @@ pub use openai_to_anthropic::openai_to_anthropic_request;
 pub use response::{anthropic_to_openai_response, openai_to_anthropic_response};
 pub use stream_to_anthropic::OpenAiToAnthropicStream;
 pub use stream_to_openai::AnthropicToOpenAiStream;
-pub use validate::{validate_anthropic_request, validate_openai_request};
+pub use validate::{
+    validate_anthropic_request, validate_openai_request, validate_responses_stream,
+};
 
 /// Why a body could not be converted. Both variants become an HTTP 400 for the client.
 #[derive(Debug, thiserror::Error)]

@@ -4,7 +4,9 @@
 //!
 //! `message_start` comes first (input usage 0, cache fields present). One block is open
 //! at a time, indices are 0-based and contiguous; a new block opens on each change of
-//! kind (thinking, text, each new tool call `index`). Argument fragments are passed on as
+//! kind (thinking, text, each new tool call `index`); a `reasoning_signature` delta is
+//! the open thinking block's `signature_delta` (opening an empty one if needed) and ends
+//! that block's reasoning. Argument fragments are passed on as
 //! `input_json_delta` as they come. On `finish_reason` the block closes but
 //! `message_delta` waits for the usage chunk (or `[DONE]` / `finish()`); `message_stop`
 //! ends the stream. `[DONE]` is never written. A fragment for a tool call whose block was
@@ -16,7 +18,8 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 
 use super::common::{
-    anthropic_frame, restore_tool_name, sanitize_id, stop_reason_from_openai, usage_to_anthropic,
+    REASONING_SIGNATURE_FIELD, anthropic_frame, restore_tool_name, sanitize_id,
+    stop_reason_from_openai, usage_to_anthropic,
 };
 use super::errors::openai_stream_error_to_anthropic;
 use crate::sse::Event;
@@ -24,6 +27,8 @@ use crate::sse::Event;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Open {
     Thinking,
+    /// A thinking block whose signature was sent: more reasoning opens a new block.
+    SignedThinking,
     Text,
     Tool(u64),
 }
@@ -168,6 +173,11 @@ impl OpenAiToAnthropicStream {
         if let Some(r) = text("reasoning_content").or_else(|| text("reasoning")) {
             self.ensure(Open::Thinking, None, out);
             self.block_delta(json!({"type": "thinking_delta", "thinking": r}), out);
+        }
+        if let Some(sig) = text(REASONING_SIGNATURE_FIELD) {
+            self.ensure(Open::Thinking, None, out);
+            self.block_delta(json!({"type": "signature_delta", "signature": sig}), out);
+            self.open = Some(Open::SignedThinking);
         }
         for t in [text("content"), text("refusal")].into_iter().flatten() {
             self.ensure(Open::Text, None, out);

@@ -210,3 +210,36 @@ fn missing_ids_and_indices_are_tolerated() {
     ));
     assert_eq!(starts[1]["content_block"]["id"], "c2");
 }
+
+#[test]
+fn reasoning_signatures_become_signature_deltas() {
+    let datas = vec![
+        chunk(json!({"role": "assistant", "content": ""}), None),
+        chunk(json!({"reasoning_content": "A"}), None),
+        chunk(json!({"reasoning_signature": "sigA"}), None),
+        chunk(json!({"reasoning_content": "B"}), None),
+        chunk(json!({"reasoning_signature": "sigB"}), None),
+        chunk(json!({"reasoning_signature": "lgw1.oai.enc"}), None),
+        chunk(json!({"content": "Hi"}), Some("stop")),
+        usage_chunk(),
+    ];
+    let events = run(&datas);
+    let thinking = json!({"type": "thinking", "thinking": "", "signature": ""});
+    let sig = |i: u64, s: &str| json!(["delta", i, {"type": "signature_delta", "signature": s}]);
+    assert_eq!(
+        summary(&events)[..11],
+        [
+            json!(["start", 0, thinking]),
+            json!(["delta", 0, {"type": "thinking_delta", "thinking": "A"}]),
+            sig(0, "sigA"),
+            json!(["stop", 0]),
+            json!(["start", 1, thinking]),
+            json!(["delta", 1, {"type": "thinking_delta", "thinking": "B"}]),
+            sig(1, "sigB"),
+            json!(["stop", 1]),
+            json!(["start", 2, thinking]),
+            sig(2, "lgw1.oai.enc"),
+            json!(["stop", 2]),
+        ]
+    );
+}

@@ -6,15 +6,19 @@
 //! - [`validate_anthropic_request`]: Messages API requests (see `validate/anthropic.rs`);
 //! - [`validate_openai_request`]: Chat Completions requests (see `validate/openai.rs`);
 //! - [`validate_anthropic_stream`] / [`validate_openai_stream`]: event sequences as an
-//!   SDK would accumulate them (see `validate/stream.rs`).
+//!   SDK would accumulate them (see `validate/stream.rs`);
+//! - [`validate_responses_stream`]: OpenAI Responses streams (see
+//!   `validate/responses_stream.rs`).
 
 mod anthropic;
 mod anthropic_blocks;
 mod openai;
+mod responses_stream;
 mod stream;
 
 pub use anthropic::validate_anthropic_request;
 pub use openai::validate_openai_request;
+pub use responses_stream::validate_responses_stream;
 pub use stream::{validate_anthropic_stream, validate_openai_stream};
 
 use serde_json::Value;

@@ -23,9 +23,11 @@ a time-out. What Codex sends and expects is written up in the project notes
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,7 +54,15 @@ def codex_or_skip() -> Path:
     if not CODEX.exists():
         pytest.skip(f"Codex is not installed at {CODEX} (run scripts/setup-e2e.sh)")
     try:
-        r = subprocess.run([str(CODEX), "--version"], capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
+        # Codex writes helper links into CODEX_HOME (default ~/.codex) on every start.
+        with tempfile.TemporaryDirectory(prefix="codex-version-") as home:
+            r = subprocess.run(
+                [str(CODEX), "--version"],
+                capture_output=True,
+                timeout=60,
+                stdin=subprocess.DEVNULL,
+                env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": home, "CODEX_HOME": home},
+            )
     except OSError as e:
         pytest.skip(f"{CODEX} cannot be executed on this machine: {e}")
     except subprocess.TimeoutExpired:
@@ -122,10 +132,8 @@ class CodexRun:
         for line in self.stdout.splitlines():
             line = line.strip()
             if line.startswith("{"):
-                try:
+                with contextlib.suppress(ValueError):
                     out.append(json.loads(line))
-                except ValueError:
-                    pass
         return out
 
     def items(self, kind: str) -> list[dict]:
@@ -147,7 +155,7 @@ class CodexRun:
         """The text of the last agent message."""
         msgs = self.items("agent_message")
         if not msgs:
-            raise AssertionError(f"codex printed no agent message\n{self!r}")
+            raise AssertionError(f"codex printed no agent message\n{self.report}")
         return msgs[-1].get("text", "")
 
     @property
@@ -156,7 +164,7 @@ class CodexRun:
         for e in reversed(self.events):
             if e.get("type") in ("turn.completed", "turn.failed"):
                 return e
-        raise AssertionError(f"codex printed no turn.completed/turn.failed\n{self!r}")
+        raise AssertionError(f"codex printed no turn.completed/turn.failed\n{self.report}")
 
     @property
     def completed(self) -> bool:
@@ -175,8 +183,20 @@ class CodexRun:
             out.append(self.turn.get("error", {}).get("message", ""))
         return out
 
-    def __repr__(self) -> str:  # what an assertion message shows
-        return f"codex exited {self.returncode}\nstdout: {self.stdout[-4000:]}\nstderr: {self.stderr[-3000:]}"
+    @property
+    def report(self) -> str:
+        """For assertion messages (pytest shortens a non-str message to one line)."""
+        try:
+            errors = self.errors
+        except AssertionError:
+            errors = []
+        return (
+            f"codex exited {self.returncode}; errors: {errors}\n"
+            f"stdout (JSONL): {self.stdout[-4000:]}\nstderr: {self.stderr[-3000:]}"
+        )
+
+    def __repr__(self) -> str:
+        return self.report
 
 
 def run_codex(
@@ -242,4 +262,6 @@ def run_codex(
             )
         finally:
             kill_group(proc, grace=2)  # reap anything it left behind in its group
-        return CodexRun(proc.returncode, out.decode(errors="replace"), err.decode(errors="replace"), list(trap.attempts))
+        return CodexRun(
+            proc.returncode, out.decode(errors="replace"), err.decode(errors="replace"), list(trap.attempts)
+        )

@@ -74,6 +74,8 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         "conversion: OpenAI<->Anthropic conversion tests (select with -m conversion)",
     )
+    config.addinivalue_line("markers", "responses: the OpenAI SDK's Responses API (select with -m responses)")
+    config.addinivalue_line("markers", "codex: the real Codex CLI through /v1/responses (select with -m codex)")
 
 
 # --------------------------------------------------------------------------- processes

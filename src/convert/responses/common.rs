@@ -11,6 +11,7 @@
 //! - An OpenAI reasoning item given to a Chat or Anthropic client becomes a thinking
 //!   block (in Chat: the `thinking_blocks` extension) whose signature is
 //!   [`OPENAI_REASONING_TAG`] + the item's `encrypted_content`.
+//!
 //! Each converter drops what is tagged for the other vendor.
 
 use serde_json::{Map, Value, json};
