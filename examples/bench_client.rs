@@ -4,10 +4,12 @@
 //!
 //! ```text
 //! bench_client load    --url http://127.0.0.1:P/v1/messages --body FILE [-H 'k: v']...
-//!                      [--conns 1] [--duration 5] [--warmup 1] [--rate R] [--expect-tail S]
+//!                      [--conns 1] [--duration 5] [--warmup 1] [--rate R]
+//!                      [--expect-tail S | --expect-event NAME]
 //! bench_client streams --url ... --body FILE [-H 'k: v']... [--n 1000]
-//!                      [--connect-concurrency 100] [--timeout 60] [--rss-pid PID] [--expect-tail S]
-//! bench_client body    --format anthropic|openai --model M [--stream] [--size-kb N] > FILE
+//!                      [--connect-concurrency 100] [--timeout 60] [--rss-pid PID]
+//!                      [--expect-tail S | --expect-event NAME]
+//! bench_client body    --format anthropic|openai|responses --model M [--stream] [--size-kb N] > FILE
 //! ```
 //!
 //! `load` runs closed-loop (each connection sends its next request when the previous
@@ -16,7 +18,11 @@
 //! request to the last body byte; TTFB is to the first body byte. Both print one JSON
 //! object on stdout. An answer counts as an error when its status is not 2xx, the
 //! connection fails, or (with `--expect-tail`) the body does not end with that text
-//! (e.g. `message_stop` or `[DONE]`) in its last 64 bytes.
+//! (e.g. `message_stop` or `[DONE]`) in its last 64 bytes, or (with `--expect-event`)
+//! its last SSE `event:` line does not name that event. The latter is for the Responses
+//! API, whose last event, `response.completed`, carries the whole response: its name is
+//! far from the end of the body. The answer's frames are kept (reference-counted, not
+//! copied) and scanned after the answer's time has been taken.
 //!
 //! `streams` opens `--n` connections (at most `--connect-concurrency` connecting at a
 //! time), sends one request on each, waits for every first body byte, then reads
@@ -25,7 +31,10 @@
 //!
 //! `body` writes a realistic request body: a system prompt, a short conversation and,
 //! with `--size-kb`, enough earlier turns (file contents, tool calls and results, as
-//! Claude Code sends) to reach that size.
+//! Claude Code sends) to reach that size. `--format responses` writes the same content
+//! as a Responses request, as Codex sends one: `instructions`, `input` items (user and
+//! assistant `message`s, `function_call`, `function_call_output`), one `function` tool
+//! (`Read`, the tool the earlier turns call), `store: false` and `prompt_cache_key`.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -48,6 +57,8 @@ struct Target {
     headers: Vec<(HeaderName, HeaderValue)>,
     body: Bytes,
     expect_tail: Option<String>,
+    /// The name the last SSE `event:` line must carry.
+    expect_event: Option<String>,
 }
 
 impl Target {
@@ -125,6 +136,47 @@ fn tail_ok(tail: &[u8], expect: Option<&str>) -> bool {
     }
 }
 
+/// The value of the last SSE `event:` field in an answer made of `frames`, if any.
+/// Lines may be split across frames.
+fn last_event(frames: &[Bytes]) -> Option<Vec<u8>> {
+    let mut last = None;
+    // The current line's first bytes (enough to recognise `event:` and a name).
+    let mut line: Vec<u8> = Vec::with_capacity(128);
+    let mut long = false;
+    let mut end_line = |line: &mut Vec<u8>, long: &mut bool| {
+        if !*long && let Some(rest) = line.strip_prefix(b"event:") {
+            let name = rest.strip_prefix(b" ").unwrap_or(rest);
+            let name = name.strip_suffix(b"\r").unwrap_or(name);
+            last = Some(name.to_vec());
+        }
+        line.clear();
+        *long = false;
+    };
+    for f in frames {
+        let mut rest = &f[..];
+        while !rest.is_empty() {
+            let (part, done) = match rest.iter().position(|&c| c == b'\n') {
+                Some(i) => (&rest[..i], Some(i + 1)),
+                None => (rest, None),
+            };
+            if line.len() + part.len() <= 128 {
+                line.extend_from_slice(part);
+            } else {
+                long = true;
+            }
+            match done {
+                Some(i) => {
+                    end_line(&mut line, &mut long);
+                    rest = &rest[i..];
+                }
+                None => rest = &[],
+            }
+        }
+    }
+    end_line(&mut line, &mut long);
+    last
+}
+
 /// Send one request on `sender` and read the whole answer. `t0` is when the request
 /// counts as sent. `on_first` runs at the first body byte.
 async fn one(
@@ -139,9 +191,13 @@ async fn one(
     let mut body = resp.into_body();
     let mut ttfb = None;
     let mut tail: Vec<u8> = Vec::with_capacity(64);
+    let mut frames: Vec<Bytes> = Vec::new();
     while let Some(frame) = body.frame().await {
         let frame = frame?;
         if let Some(d) = frame.data_ref() {
+            if t.expect_event.is_some() {
+                frames.push(d.clone());
+            }
             if d.is_empty() {
                 continue;
             }
@@ -161,7 +217,11 @@ async fn one(
         }
     }
     let total = t0.elapsed();
-    let ok = (200..300).contains(&status) && tail_ok(&tail, t.expect_tail.as_deref());
+    let ok = (200..300).contains(&status)
+        && tail_ok(&tail, t.expect_tail.as_deref())
+        && t.expect_event
+            .as_ref()
+            .is_none_or(|e| last_event(&frames).is_some_and(|l| l == e.as_bytes()));
     Ok(Sample {
         status,
         ttfb: ttfb.unwrap_or(total),
@@ -439,13 +499,17 @@ async fn streams(t: Arc<Target>, o: StreamsOpts) -> serde_json::Value {
     })
 }
 
-/// A realistic request body in either API's shape.
+/// A realistic request body in the shape of one of the three APIs (`anthropic`,
+/// `openai` for Chat Completions, `responses`).
 fn make_body(format: &str, model: &str, stream: bool, size_kb: usize) -> serde_json::Value {
     let system = "You are Claude Code, Anthropic's official CLI for Claude. You are an \
                   interactive CLI tool that helps users with software engineering tasks.";
     let code = "fn main() {\n    let xs: Vec<u64> = (0..1000).map(|x| x * x).collect();\n    \
                 println!(\"{}\", xs.iter().sum::<u64>());\n}\n";
     let anthropic = format == "anthropic";
+    if format == "responses" {
+        return responses_body(system, code, model, stream, size_kb);
+    }
     let mut messages: Vec<serde_json::Value> = Vec::new();
     let mut turn = 0usize;
     let size = |m: &Vec<serde_json::Value>| serde_json::to_vec(m).map_or(0, |v| v.len());
@@ -500,6 +564,75 @@ fn make_body(format: &str, model: &str, stream: bool, size_kb: usize) -> serde_j
         }
         b
     }
+}
+
+/// The Responses request with the same content as [`make_body`]'s: the system prompt
+/// as `instructions`, the same earlier turns (user message, assistant text, a
+/// `function_call` of `Read` and its `function_call_output`, the assistant's answer)
+/// and the same last question; plus the `Read` tool those turns call.
+fn responses_body(
+    system: &str,
+    code: &str,
+    model: &str,
+    stream: bool,
+    size_kb: usize,
+) -> serde_json::Value {
+    let user = |text: String| {
+        json!({"type": "message", "role": "user",
+               "content": [{"type": "input_text", "text": text}]})
+    };
+    let assistant = |text: &str| {
+        json!({"type": "message", "role": "assistant",
+               "content": [{"type": "output_text", "text": text}]})
+    };
+    let mut input: Vec<serde_json::Value> = Vec::new();
+    let mut turn = 0usize;
+    let size = |m: &Vec<serde_json::Value>| serde_json::to_vec(m).map_or(0, |v| v.len());
+    while size_kb > 0 && size(&input) < size_kb * 1024 {
+        let file = code.repeat(16);
+        let id = format!("call_{turn:020}");
+        input.push(user(format!(
+            "Step {turn}: read src/lib{turn}.rs and explain it."
+        )));
+        input.push(assistant("I'll read the file."));
+        input.push(
+            json!({"type": "function_call", "call_id": id, "name": "Read",
+            "arguments": json!({"file_path": format!("/repo/src/lib{turn}.rs")}).to_string()}),
+        );
+        input.push(json!({"type": "function_call_output", "call_id": id, "output": file}));
+        input.push(assistant(
+            "This file computes the sum of the first thousand squares and prints it.",
+        ));
+        turn += 1;
+    }
+    input.push(user("Write a haiku about benchmarks.".to_string()));
+    let mut b = json!({
+        "model": model,
+        "instructions": system,
+        "input": input,
+        "tools": [{
+            "type": "function",
+            "name": "Read",
+            "description": "Reads a file from the local filesystem.",
+            "strict": false,
+            "parameters": {
+                "type": "object",
+                "properties": {"file_path": {"type": "string",
+                    "description": "The absolute path to the file to read"}},
+                "required": ["file_path"],
+                "additionalProperties": false
+            }
+        }],
+        "tool_choice": "auto",
+        "parallel_tool_calls": false,
+        "max_output_tokens": 1024,
+        "store": false,
+        "prompt_cache_key": "bench-session-0f3c8a54",
+    });
+    if stream {
+        b["stream"] = json!(true);
+    }
+    b
 }
 
 fn main() -> Result<(), BoxError> {
@@ -560,6 +693,7 @@ fn main() -> Result<(), BoxError> {
         headers,
         body,
         expect_tail: get("--expect-tail"),
+        expect_event: get("--expect-event"),
     });
     let threads = num("--threads", 0.0) as usize;
     let conns = num("--conns", 1.0) as usize;
@@ -597,4 +731,35 @@ fn main() -> Result<(), BoxError> {
     };
     println!("{out}");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Bytes, last_event};
+
+    fn frames(parts: &[&str]) -> Vec<Bytes> {
+        parts
+            .iter()
+            .map(|p| Bytes::copy_from_slice(p.as_bytes()))
+            .collect()
+    }
+
+    #[test]
+    fn last_event_across_frames() {
+        let long = "x".repeat(500);
+        let f = frames(&[
+            "event: response.created\ndata: {}\n\nevent: response.comp",
+            "leted\r\ndata: {\"a\":\"",
+            &long,
+            "\"}\n\n",
+        ]);
+        assert_eq!(last_event(&f).as_deref(), Some(&b"response.completed"[..]));
+        assert_eq!(
+            last_event(&frames(&["event:message_stop\ndata: {}\n\n"])).as_deref(),
+            Some(&b"message_stop"[..])
+        );
+        assert_eq!(last_event(&frames(&["data: [DONE]\n\n"])), None);
+        // An `event:` text inside a data line is not an event line.
+        assert_eq!(last_event(&frames(&["data: event: x\n\n"])), None);
+    }
 }

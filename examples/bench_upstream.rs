@@ -1,4 +1,5 @@
-//! A fast mock Anthropic + OpenAI upstream for `scripts/bench.sh`.
+//! A fast mock Anthropic + OpenAI (Chat Completions and Responses) upstream for
+//! `scripts/bench.sh`.
 //!
 //! Unlike `examples/mock_upstream.rs` (strict, for correctness tests), this one
 //! validates nothing and answers from canned bytes so that it is never the bottleneck
@@ -11,6 +12,13 @@
 //! - `POST /v1/chat/completions` (and `/chat/completions`): a `chat.completion` with
 //!   usage, or SSE `chat.completion.chunk`s (role, N content deltas, finish, usage)
 //!   ending with `data: [DONE]`;
+//! - `POST /v1/responses` (and `/responses`): a Responses `response` object (one
+//!   `message` output item with `output_text`, usage), or the Responses SSE sequence
+//!   with `event:` lines and `sequence_number`s (`response.created`,
+//!   `response.in_progress`, `response.output_item.added`,
+//!   `response.content_part.added`, N × `response.output_text.delta`,
+//!   `response.output_text.done`, `response.content_part.done`,
+//!   `response.output_item.done`, `response.completed` with usage);
 //! - `GET /v1/models` (and `/models`): a one-model list in both shapes' spirit.
 //!
 //! The request body is drained (it may be 400 KB) and scanned only for `"stream"`,
@@ -23,7 +31,8 @@
 //! ```text
 //! cargo run --release --example bench_upstream -- --port 0 --deltas 20 [--threads 2]
 //! ```
-//! prints `{"port": P, "anthropic": "http://127.0.0.1:P", "openai": "http://127.0.0.1:P/v1"}`
+//! prints `{"port": P, "anthropic": "http://127.0.0.1:P", "openai": "http://127.0.0.1:P/v1",
+//! "responses": "http://127.0.0.1:P/v1"}`
 //! on stdout, then serves until killed or until stdin closes (with `--stdin-lifeline`).
 
 use std::convert::Infallible;
@@ -56,7 +65,156 @@ struct Canned {
     oai_head: Vec<Bytes>,
     oai_delta: Bytes,
     oai_tail: Vec<Bytes>,
+    resp_json: Bytes,
+    /// The Responses stream for the default number of deltas. Its deltas differ (each
+    /// has its own `sequence_number`), and so does its tail, so it is built per count.
+    resp_stream: Arc<RespStream>,
     models: Bytes,
+}
+
+/// A Responses SSE answer: every event prebuilt, deltas included.
+struct RespStream {
+    head: Vec<Bytes>,
+    deltas: Arc<Vec<Bytes>>,
+    tail: Vec<Bytes>,
+}
+
+const RESP_ID: &str = "resp_68af4030592c81938ec0a5fbab4a3e9f05438e46b5f69a3b";
+const RESP_MSG_ID: &str = "msg_68af4033a9f88193a4c5ad4e9a9ba44905438e46b5f69a3b";
+const RESP_MODEL: &str = "gpt-5-codex";
+const RESP_DELTA: &str = "Hello, world! ";
+
+/// A Responses `response` object, as OpenAI sends it (with the request's parameters
+/// echoed), with the given status, output items and usage.
+fn resp_object(
+    status: &str,
+    output: serde_json::Value,
+    usage: serde_json::Value,
+) -> serde_json::Value {
+    serde_json::json!({
+        "id": RESP_ID,
+        "object": "response",
+        "created_at": 1756315696,
+        "status": status,
+        "background": false,
+        "error": null,
+        "incomplete_details": null,
+        "instructions": null,
+        "max_output_tokens": 1024,
+        "max_tool_calls": null,
+        "model": RESP_MODEL,
+        "output": output,
+        "parallel_tool_calls": true,
+        "previous_response_id": null,
+        "prompt_cache_key": null,
+        "reasoning": {"effort": null, "summary": null},
+        "safety_identifier": null,
+        "service_tier": "default",
+        "store": false,
+        "temperature": 1.0,
+        "text": {"format": {"type": "text"}, "verbosity": "medium"},
+        "tool_choice": "auto",
+        "tools": [],
+        "top_logprobs": 0,
+        "top_p": 1.0,
+        "truncation": "disabled",
+        "usage": usage,
+        "user": null,
+        "metadata": {}
+    })
+}
+
+fn resp_usage() -> serde_json::Value {
+    serde_json::json!({
+        "input_tokens": 2095,
+        "input_tokens_details": {"cached_tokens": 0},
+        "output_tokens": 503,
+        "output_tokens_details": {"reasoning_tokens": 0},
+        "total_tokens": 2598
+    })
+}
+
+fn resp_message(status: &str, text: Option<&str>) -> serde_json::Value {
+    let content = match text {
+        Some(t) => serde_json::json!([
+            {"type": "output_text", "annotations": [], "logprobs": [], "text": t}
+        ]),
+        None => serde_json::json!([]),
+    };
+    serde_json::json!({"id": RESP_MSG_ID, "type": "message", "status": status,
+                       "content": content, "role": "assistant"})
+}
+
+impl RespStream {
+    /// The whole event sequence for `deltas` text deltas.
+    fn new(deltas: usize) -> Self {
+        use serde_json::json;
+        let text = RESP_DELTA.repeat(deltas);
+        let mut seq = 0u64;
+        let mut ev = |name: &str, mut v: serde_json::Value| {
+            v["type"] = json!(name);
+            v["sequence_number"] = json!(seq);
+            seq += 1;
+            sse(name, &v)
+        };
+        let head = vec![
+            ev(
+                "response.created",
+                json!({"response": resp_object("in_progress", json!([]), json!(null))}),
+            ),
+            ev(
+                "response.in_progress",
+                json!({"response": resp_object("in_progress", json!([]), json!(null))}),
+            ),
+            ev(
+                "response.output_item.added",
+                json!({"output_index": 0, "item": resp_message("in_progress", None)}),
+            ),
+            ev(
+                "response.content_part.added",
+                json!({"item_id": RESP_MSG_ID, "output_index": 0, "content_index": 0,
+                       "part": {"type": "output_text", "annotations": [], "logprobs": [], "text": ""}}),
+            ),
+        ];
+        let deltas = (0..deltas)
+            .map(|_| {
+                ev(
+                    "response.output_text.delta",
+                    json!({"item_id": RESP_MSG_ID, "output_index": 0, "content_index": 0,
+                           "delta": RESP_DELTA, "logprobs": [], "obfuscation": "x3Ab"}),
+                )
+            })
+            .collect();
+        let tail = vec![
+            ev(
+                "response.output_text.done",
+                json!({"item_id": RESP_MSG_ID, "output_index": 0, "content_index": 0,
+                       "text": text, "logprobs": []}),
+            ),
+            ev(
+                "response.content_part.done",
+                json!({"item_id": RESP_MSG_ID, "output_index": 0, "content_index": 0,
+                       "part": {"type": "output_text", "annotations": [], "logprobs": [], "text": text}}),
+            ),
+            ev(
+                "response.output_item.done",
+                json!({"output_index": 0, "item": resp_message("completed", Some(&text))}),
+            ),
+            ev(
+                "response.completed",
+                json!({"response": resp_object(
+                    "completed",
+                    json!([resp_message("completed", Some(&text))]),
+                    resp_usage(),
+                )}),
+            ),
+        ];
+        RespStream {
+            head,
+            deltas: Arc::new(deltas),
+            tail,
+        }
+    }
 }
 
 fn sse(event: &str, data: &serde_json::Value) -> Bytes {
@@ -168,6 +326,11 @@ impl Canned {
             )),
             Bytes::from_static(b"data: [DONE]\n\n"),
         ];
+        let resp_json = resp_object(
+            "completed",
+            json!([resp_message("completed", Some(TEXT))]),
+            resp_usage(),
+        );
         let models = json!({
             "object": "list",
             "data": [
@@ -186,6 +349,8 @@ impl Canned {
             oai_head,
             oai_delta,
             oai_tail,
+            resp_json: Bytes::from(resp_json.to_string()),
+            resp_stream: Arc::new(RespStream::new(deltas)),
             models: Bytes::from(models.to_string()),
         }
     }
@@ -196,6 +361,9 @@ impl Canned {
 struct SseBody {
     head: Vec<Bytes>,
     delta: Bytes,
+    /// When set, delta `i` is `each_delta[i]` instead of `delta` (Responses deltas
+    /// carry their own `sequence_number`); its length is then `deltas`.
+    each_delta: Option<Arc<Vec<Bytes>>>,
     tail: Vec<Bytes>,
     deltas: usize,
     /// Position: 0..head.len() head, then deltas, then tail.
@@ -238,7 +406,10 @@ impl Body for SseBody {
         let bytes = if this.pos < h {
             this.head[this.pos].clone()
         } else if is_delta {
-            this.delta.clone()
+            match &this.each_delta {
+                Some(each) => each.get(this.pos - h).cloned().unwrap_or_default(),
+                None => this.delta.clone(),
+            }
         } else {
             this.tail[this.pos - h - this.deltas].clone()
         };
@@ -344,6 +515,7 @@ async fn handle(c: Arc<Canned>, req: Request<Incoming>) -> Result<Response<MockB
     let path = req.uri().path();
     let anthropic = path.ends_with("/messages");
     let openai = path.ends_with("/chat/completions");
+    let responses = path.ends_with("/responses");
     if req.method() == http::Method::GET && path.ends_with("/models") {
         return Ok(respond(
             StatusCode::OK,
@@ -351,7 +523,7 @@ async fn handle(c: Arc<Canned>, req: Request<Incoming>) -> Result<Response<MockB
             MockBody::Full(Some(c.models.clone())),
         ));
     }
-    if !(anthropic || openai) {
+    if !(anthropic || openai || responses) {
         return Ok(respond(
             StatusCode::NOT_FOUND,
             "application/json",
@@ -380,6 +552,9 @@ async fn handle(c: Arc<Canned>, req: Request<Incoming>) -> Result<Response<MockB
             Err(_) => false,
         },
     };
+    if responses {
+        return Ok(respond_responses(&c, stream, deltas, interval));
+    }
     let resp = match (anthropic, stream) {
         (true, false) => respond(
             StatusCode::OK,
@@ -397,6 +572,7 @@ async fn handle(c: Arc<Canned>, req: Request<Incoming>) -> Result<Response<MockB
             MockBody::Sse(SseBody {
                 head: c.ant_head.clone(),
                 delta: c.ant_delta.clone(),
+                each_delta: None,
                 tail: c.ant_tail.clone(),
                 deltas,
                 pos: 0,
@@ -411,6 +587,7 @@ async fn handle(c: Arc<Canned>, req: Request<Incoming>) -> Result<Response<MockB
             MockBody::Sse(SseBody {
                 head: c.oai_head.clone(),
                 delta: c.oai_delta.clone(),
+                each_delta: None,
                 tail: c.oai_tail.clone(),
                 deltas,
                 pos: 0,
@@ -421,6 +598,45 @@ async fn handle(c: Arc<Canned>, req: Request<Incoming>) -> Result<Response<MockB
         ),
     };
     Ok(resp)
+}
+
+/// A Responses answer: the canned JSON, or the event sequence for `deltas` deltas
+/// (prebuilt for the default count, built here for any other).
+fn respond_responses(
+    c: &Canned,
+    stream: bool,
+    deltas: usize,
+    interval: Duration,
+) -> Response<MockBody> {
+    if !stream {
+        return respond(
+            StatusCode::OK,
+            "application/json",
+            MockBody::Full(Some(c.resp_json.clone())),
+        );
+    }
+    let built;
+    let rs: &RespStream = if deltas == c.deltas {
+        &c.resp_stream
+    } else {
+        built = RespStream::new(deltas);
+        &built
+    };
+    respond(
+        StatusCode::OK,
+        "text/event-stream; charset=utf-8",
+        MockBody::Sse(SseBody {
+            head: rs.head.clone(),
+            delta: Bytes::new(),
+            each_delta: Some(rs.deltas.clone()),
+            tail: rs.tail.clone(),
+            deltas,
+            pos: 0,
+            interval,
+            sleep: None,
+            waited: false,
+        }),
+    )
 }
 
 fn main() -> std::io::Result<()> {
@@ -452,6 +668,7 @@ fn main() -> std::io::Result<()> {
                 "port": port,
                 "anthropic": format!("http://127.0.0.1:{port}"),
                 "openai": format!("http://127.0.0.1:{port}/v1"),
+                "responses": format!("http://127.0.0.1:{port}/v1"),
             })
         );
         use std::io::Write;

@@ -1,14 +1,23 @@
 #!/usr/bin/env bash
 # Benchmark llm-gateway against its own fast mock upstream, on 127.0.0.1 only.
 #
-#   bash scripts/bench.sh                 # full run (~4 min), writes docs/benchmarks.md
-#   bash scripts/bench.sh --quick         # shorter runs (~1.5 min), same outputs
+#   bash scripts/bench.sh                 # full run (~6.5 min), writes docs/benchmarks.md
+#   bash scripts/bench.sh --quick         # shorter runs (~2.5 min), same outputs
 #   bash scripts/bench.sh --no-build      # reuse target/release binaries
 #   bash scripts/bench.sh --no-docs       # print only; do not touch docs/
 #   bash scripts/bench.sh --perf          # also profile the gateway with `perf` (see below)
 #
+# Scenarios: pass-through and conversion between the three client formats (Anthropic
+# Messages, OpenAI Chat Completions, OpenAI Responses) and three upstreams on the mock:
+# `a` (Anthropic), `o` (OpenAI Chat) and `r` (OpenAI Responses, `--api responses`, serving
+# gpt-5-codex; Claude Code's `claude-haiku-*` is routed there too). The ids and order of
+# the first eight are kept from before the Responses API, so that runs stay comparable;
+# the Responses ones follow. Conversion scenarios answering 400 (or, for streams, not
+# ending as they should) are reported as not available in this build.
+#
 # Every scenario is measured directly against the mock (examples/bench_upstream.rs)
-# AND through the gateway in the same run:
+# AND through the gateway in the same run (direct = the mock's endpoint for the client's
+# own format, same body and headers):
 #   - throughput and p99 latency at 32 connections with wrk (closed loop, Lua POST body);
 #   - p50 latency (and stream time-to-first-byte) at 1 connection with
 #     examples/bench_client.rs;
@@ -34,7 +43,7 @@ for a in "$@"; do
         --no-docs) DOCS=0 ;;
         --perf) PERF=1 ;;
         --quick) QUICK=1 ;;
-        -h | --help) sed -n '2,26p' "$0"; exit 0 ;;
+        -h | --help) sed -n '2,33p' "$0"; exit 0 ;;
         *) echo "unknown option $a (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -125,6 +134,16 @@ KEY=$("$G" --json apikey add --name bench | jq -r .key)
     --base-url "http://127.0.0.1:$MP/v1" > /dev/null
 # Claude Code asking for an Opus model, sent to the OpenAI upstream as gpt-4o.
 "$G" route add --match 'claude-opus-*' --upstream o --model gpt-4o > /dev/null
+# A Responses upstream that serves only gpt-5-codex (so gpt-4o keeps going to `o`), with
+# a route naming it; and Claude Code's small model sent to it as gpt-5-codex. A build
+# without the Responses API goes on: its Responses scenarios are reported as unavailable.
+if "$G" upstream add --type api-key --provider openai --api responses --name r \
+    --key sk-openai-bench-responses --models gpt-5-codex --base-url "http://127.0.0.1:$MP/v1" > /dev/null; then
+    "$G" route add --match gpt-5-codex --upstream r > /dev/null
+    "$G" route add --match 'claude-haiku-*' --upstream r --model gpt-5-codex > /dev/null
+else
+    echo "warning: this build cannot add a Responses upstream (--api responses); its scenarios will be unavailable" >&2
+fi
 
 GW_PID="" GP="" GW_N=0
 start_gateway() { # start_gateway LOGFILE [RUST_LOG]
@@ -162,9 +181,16 @@ mkdir -p "$B"
 "$CLIENT" body --format openai --model claude-sonnet-4-5 > "$B/oai-claude.json"
 "$CLIENT" body --format openai --model claude-sonnet-4-5 --stream > "$B/oai-claude-stream.json"
 "$CLIENT" body --format anthropic --model claude-sonnet-4-5 --size-kb 400 > "$B/ant-400k.json"
+# Responses API: Codex-like requests (instructions, input items, a function tool).
+"$CLIENT" body --format responses --model gpt-5-codex > "$B/resp.json"
+"$CLIENT" body --format responses --model claude-sonnet-4-5 > "$B/resp-claude.json"
+"$CLIENT" body --format responses --model claude-sonnet-4-5 --stream > "$B/resp-claude-stream.json"
+"$CLIENT" body --format openai --model gpt-5-codex > "$B/oai-codex.json"
+"$CLIENT" body --format openai --model gpt-5-codex --stream > "$B/oai-codex-stream.json"
+"$CLIENT" body --format anthropic --model claude-haiku-4-5 > "$B/ant-haiku.json"
 
 # Headers per client format.
-# hdrs anthropic|openai [BODY] -> one "Name: value" per line. x-bench-stream tells the
+# hdrs anthropic|openai|responses [BODY] -> one "Name: value" per line. x-bench-stream tells the
 # mock whether the body asks for a stream, so that it need not scan 400 KB bodies.
 hdrs() {
     if [ "$1" = anthropic ]; then
@@ -229,12 +255,30 @@ wrk_pair() { # wrk_pair DIRECT_URL GATEWAY_URL BODY FORMAT
        rounds: .}' <<< "$all"
 }
 
+# How an answer must end: TAIL is "" (anything), "event:NAME" (the last SSE event is
+# NAME: Responses streams end with response.completed, whose data is the whole
+# response) or a text the last 64 bytes must contain (message_stop, [DONE]).
+tail_args() { # tail_args TAIL -> bench_client arguments, one per line
+    case "$1" in
+        "") ;;
+        event:*) printf '%s\n' --expect-event "${1#event:}" ;;
+        *) printf '%s\n' --expect-tail "$1" ;;
+    esac
+}
+ends_ok() { # ends_ok FILE TAIL: does the answer in FILE end as TAIL says?
+    case "$2" in
+        "") return 0 ;;
+        event:*) [ "$(grep -a '^event:' "$1" | tail -n 1 | sed 's/^event: *//; s/\r$//')" = "${2#event:}" ] ;;
+        *) tail -c 64 "$1" | grep -qaF -- "$2" ;;
+    esac
+}
+
 lat_run() { # lat_run URL BODY FORMAT TAIL [--rate R --conns C] -> JSON on stdout
     local url=$1 body=$2 fmt=$3 tail=$4
     shift 4
     local args=() h
     while IFS= read -r h; do args+=(-H "$h"); done < <(hdrs "$fmt" "$body")
-    [ -n "$tail" ] && args+=(--expect-tail "$tail")
+    while IFS= read -r h; do args+=("$h"); done < <(tail_args "$tail")
     "$CLIENT" load --url "$url" --body "$body" "${args[@]}" --conns 1 \
         --duration "$LAT_SECS" --warmup "$WARMUP" "$@" ||
         echo '{"failed": true}'
@@ -254,9 +298,15 @@ scenario() {
     local gw="http://127.0.0.1:$GP$path" direct="$DIRECT$path" st avail=true note=""
     say "scenario $id: $title"
     st=$(probe "$gw" "$body" "$fmt")
+    if [ "$st" = 200 ] && [ "$conv" = 1 ] && ! ends_ok "$TMP/probe.out" "$tail"; then
+        st=200-incomplete
+    fi
     if [ "$st" != 200 ]; then
         if [ "$conv" = 1 ] && [ "$st" = 400 ]; then
             avail=false note="conversion not available in this build"
+        elif [ "$st" = 200-incomplete ]; then
+            avail=false note="stream conversion not available in this build (the answer does not end with ${tail#event:})"
+            st=200
         else
             avail=false note="gateway answered HTTP $st"
         fi
@@ -299,9 +349,10 @@ scenario() {
 streams_run() { # streams_run ID URL BODY FORMAT TAIL PID_TO_SAMPLE -> JSON
     local args=() h
     while IFS= read -r h; do args+=(-H "$h"); done < <(hdrs "$4" "$3")
+    while IFS= read -r h; do args+=("$h"); done < <(tail_args "$5")
     "$CLIENT" streams --url "$2" --body "$3" "${args[@]}" -H 'x-bench-interval-ms: 250' \
-        --n "$NSTREAMS" --connect-concurrency 100 --timeout 60 --rss-pid "$6" \
-        --expect-tail "$5" || echo '{"failed": true}'
+        --n "$NSTREAMS" --connect-concurrency 100 --timeout 60 --rss-pid "$6" ||
+        echo '{"failed": true}'
 }
 
 say "gateway with RUST_LOG=warn"
@@ -319,6 +370,13 @@ scenario anthropic-stream "Anthropic SSE pass-through ($DELTAS deltas)" anthropi
 scenario stream-openai-to-anthropic "OpenAI client → Anthropic upstream (conversion, SSE, $DELTAS deltas)" openai /v1/chat/completions "$B/oai-claude-stream.json" "[DONE]" 1
 scenario stream-anthropic-to-openai "Anthropic client → OpenAI upstream (conversion, SSE, $DELTAS deltas)" anthropic /v1/messages "$B/ant-opus-stream.json" message_stop 1
 scenario large-body "400 KB Anthropic request (pass-through, JSON)" anthropic /v1/messages "$B/ant-400k.json" "" 0
+# The Responses API (after the original eight, so that their ids and order stay).
+scenario responses-passthrough "Responses → gateway → Responses (JSON)" responses /v1/responses "$B/resp.json" "" 0
+scenario responses-to-anthropic "Responses client → Anthropic upstream (conversion, JSON)" responses /v1/responses "$B/resp-claude.json" "" 1
+scenario stream-responses-to-anthropic "Responses client → Anthropic upstream (conversion, SSE, $DELTAS deltas)" responses /v1/responses "$B/resp-claude-stream.json" event:response.completed 1
+scenario openai-to-responses "OpenAI client → Responses upstream (conversion, JSON)" openai /v1/chat/completions "$B/oai-codex.json" "" 1
+scenario stream-openai-to-responses "OpenAI client → Responses upstream (conversion, SSE, $DELTAS deltas)" openai /v1/chat/completions "$B/oai-codex-stream.json" "[DONE]" 1
+scenario anthropic-to-responses "Anthropic client → Responses upstream (conversion, JSON)" anthropic /v1/messages "$B/ant-haiku.json" "" 1
 
 # Open-loop (paced) latency: 32 connections at a fixed rate well below saturation, so
 # that p99 shows the gateway's own cost rather than queueing on a saturated 2-core box.
@@ -452,10 +510,13 @@ jq -n \
     --slurpfile s3 "$TMP/res/openai-to-anthropic.json" --slurpfile s4 "$TMP/res/anthropic-to-openai.json" \
     --slurpfile s5 "$TMP/res/anthropic-stream.json" --slurpfile s6 "$TMP/res/stream-openai-to-anthropic.json" \
     --slurpfile s7 "$TMP/res/stream-anthropic-to-openai.json" --slurpfile s8 "$TMP/res/large-body.json" \
+    --slurpfile s9 "$TMP/res/responses-passthrough.json" --slurpfile s10 "$TMP/res/responses-to-anthropic.json" \
+    --slurpfile s11 "$TMP/res/stream-responses-to-anthropic.json" --slurpfile s12 "$TMP/res/openai-to-responses.json" \
+    --slurpfile s13 "$TMP/res/stream-openai-to-responses.json" --slurpfile s14 "$TMP/res/anthropic-to-responses.json" \
     --slurpfile paced "$TMP/res/paced.json" --slurpfile streams "$TMP/res/streams.json" \
     --slurpfile logging "$TMP/res/logging.json" --slurpfile cli "$TMP/res/cli.json" '
     def r1(x): if x == null then null else (x * 10 | round) / 10 end;
-    ($s1 + $s2 + $s3 + $s4 + $s5 + $s6 + $s7 + $s8) as $sc
+    ($s1 + $s2 + $s3 + $s4 + $s5 + $s6 + $s7 + $s8 + $s9 + $s10 + $s11 + $s12 + $s13 + $s14) as $sc
     | ($sc | map(select(.conversion and .available and (.id | test("stream") | not)))) as $conv
     | ($sc | map(select(.conversion and .available and (.id | test("stream"))))) as $sconv
     | ($sc | map(select(.id == "anthropic-passthrough"))[0]) as $pt
@@ -483,6 +544,10 @@ jq -n \
          value: (if ($conv | length) == 0 then "conversion not available in this build"
                  else ($conv | map("\(.id) \(.ratio)×") | join(", ")) end),
          pass: (if ($conv | length) == 0 then null else ($conv | all(.ratio >= 0.25)) end)},
+        {name: "added p99 latency at \($conns) conns ≤ 1 ms on the JSON conversions (wrk, saturated)",
+         value: (if ($conv | length) == 0 then "conversion not available in this build"
+                 else ($conv | map("\(.id) \(r1(.added_p99_c32_us)) µs") | join(", ")) end),
+         pass: (if ($conv | length) == 0 then null else ($conv | all(.added_p99_c32_us <= 1000)) end)},
         {name: "for reference, not a target: streamed conversion (\($deltas) deltas per answer) at \($conns) conns",
          value: ($sconv | map("\(.id) \(.ratio)×") | join(", ")), pass: null},
         {name: "added p50 latency at 1 conn ≤ 0.1 ms (Anthropic pass-through)",

@@ -7,17 +7,23 @@
 //! - [`validate_openai_request`]: Chat Completions requests (see `validate/openai.rs`);
 //! - [`validate_anthropic_stream`] / [`validate_openai_stream`]: event sequences as an
 //!   SDK would accumulate them (see `validate/stream.rs`);
+//! - [`validate_responses_request`]: Responses API requests (see `validate/responses.rs`,
+//!   `validate/responses_tools.rs` and `validate/responses_input.rs`);
 //! - [`validate_responses_stream`]: OpenAI Responses streams (see
 //!   `validate/responses_stream.rs`).
 
 mod anthropic;
 mod anthropic_blocks;
 mod openai;
+mod responses;
+mod responses_input;
 mod responses_stream;
+mod responses_tools;
 mod stream;
 
 pub use anthropic::validate_anthropic_request;
 pub use openai::validate_openai_request;
+pub use responses::validate_responses_request;
 pub use responses_stream::validate_responses_stream;
 pub use stream::{validate_anthropic_stream, validate_openai_stream};
 
@@ -64,5 +70,7 @@ fn is_name(s: &str, max: usize) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
+#[cfg(test)]
+mod responses_tests;
 #[cfg(test)]
 mod tests;

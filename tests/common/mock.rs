@@ -1,5 +1,6 @@
-//! Strict mock upstreams for tests: an Anthropic Messages API and an OpenAI Chat
-//! Completions API on 127.0.0.1, port 0. They reject what the real APIs reject
+//! Strict mock upstreams for tests: an Anthropic Messages API, an OpenAI Chat
+//! Completions API and an OpenAI Responses API (`Flavor::Responses`, its shapes in
+//! `mock_responses.rs`) on 127.0.0.1, port 0. They reject what the real APIs reject
 //! (wrong credentials, missing headers, malformed bodies), record every request, and
 //! can be told to fail, stall or stream slowly.
 //!
@@ -22,10 +23,15 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
+#[path = "mock_responses.rs"]
+mod responses;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Flavor {
     Anthropic,
     OpenAi,
+    /// OpenAI Responses API: `POST /v1/responses`, Bearer auth, OpenAI errors.
+    Responses,
 }
 
 /// One request as the mock saw it.
@@ -54,6 +60,10 @@ pub struct Behavior {
     pub stall_after: Option<usize>,
     /// Send these bytes as the whole SSE stream instead of a well-formed one.
     pub raw_stream: Option<String>,
+    /// Responses flavor: answer a stream with 200, `response.created`,
+    /// `response.in_progress`, then `response.failed` with this error code (e.g.
+    /// `rate_limit_exceeded`, `server_is_overloaded`), as the real API does.
+    pub fail_in_stream: Option<String>,
 }
 
 pub struct Mock {
@@ -136,7 +146,7 @@ impl Mock {
     pub fn base_url(&self) -> String {
         match self.flavor {
             Flavor::Anthropic => format!("http://{}", self.addr),
-            Flavor::OpenAi => format!("http://{}/v1", self.addr),
+            Flavor::OpenAi | Flavor::Responses => format!("http://{}/v1", self.addr),
         }
     }
 
@@ -204,6 +214,20 @@ impl Shared {
                 status,
                 &json!({"error": {"message": msg, "type": kind, "param": null, "code": null}}),
             ),
+            Flavor::Responses => {
+                // Validator messages are "<path>: <what>": the path is the API's `param`.
+                let param = msg
+                    .split_once(": ")
+                    .map(|(p, _)| p)
+                    .filter(|p| !p.contains(' '));
+                let code = msg
+                    .contains("Unknown parameter")
+                    .then_some("unknown_parameter");
+                full(
+                    status,
+                    &json!({"error": {"message": msg, "type": kind, "param": param, "code": code}}),
+                )
+            }
         }
     }
 
@@ -239,7 +263,7 @@ impl Shared {
                     &json!({"data": [{"type": "model", "id": "claude-mock-1", "display_name": "Claude Mock", "created_at": "2025-01-01T00:00:00Z"}], "has_more": false, "first_id": "claude-mock-1", "last_id": "claude-mock-1"}),
                 );
             }
-            ("GET", Flavor::OpenAi, "/v1/models") => {
+            ("GET", Flavor::OpenAi | Flavor::Responses, "/v1/models") => {
                 return full(
                     200,
                     &json!({"object": "list", "data": [{"id": "gpt-mock-1", "object": "model", "created": 0, "owned_by": "mock"}]}),
@@ -247,7 +271,8 @@ impl Shared {
             }
             ("POST", Flavor::Anthropic, "/v1/messages")
             | ("POST", Flavor::Anthropic, "/v1/messages/count_tokens")
-            | ("POST", Flavor::OpenAi, "/v1/chat/completions") => {}
+            | ("POST", Flavor::OpenAi, "/v1/chat/completions")
+            | ("POST", Flavor::Responses, "/v1/responses") => {}
             _ => return self.error(404, "not_found_error", "Not found"),
         }
         if parts
@@ -311,7 +336,7 @@ impl Shared {
         let mut resp = if stream {
             self.stream(&model, &reply, &v, &behavior)
         } else {
-            full(200, &self.message(&model, &reply))
+            full(200, &self.message(&model, &reply, &v))
         };
         let h = resp.headers_mut();
         h.insert("request-id", "req_mock_123".parse().expect("h"));
@@ -325,7 +350,8 @@ impl Shared {
     }
 
     /// `/__mock/*`: let out-of-process tests steer the mock and read what it saw.
-    /// `POST /__mock/behavior {"fail_with": [429, "{...}"], "delay_ms": 0, "gap_ms": 0, "deltas": 3}`,
+    /// `POST /__mock/behavior {"fail_with": [429, "{...}"], "delay_ms": 0, "gap_ms": 0, "deltas": 3,
+    /// "break_after": null, "fail_in_stream": "rate_limit_exceeded"}` (each call replaces all),
     /// `GET /__mock/requests` → `[{method, path, headers: {..}, body: <json or string>}]`.
     fn control(&self, path: &str, body: &Bytes) -> Option<Response<MockBody>> {
         match path {
@@ -345,6 +371,7 @@ impl Shared {
                     .map(Duration::from_millis);
                 b.deltas = v["deltas"].as_u64().unwrap_or(3) as usize;
                 b.break_after = v["break_after"].as_u64().map(|n| n as usize);
+                b.fail_in_stream = v["fail_in_stream"].as_str().map(String::from);
                 Some(full(200, &json!({"ok": true})))
             }
             "/__mock/requests" => {
@@ -405,7 +432,7 @@ impl Shared {
                     return Err("anthropic-version header is required".into());
                 }
             }
-            Flavor::OpenAi => {
+            Flavor::OpenAi | Flavor::Responses => {
                 if h.contains_key("x-api-key") {
                     return Err("unexpected x-api-key header".into());
                 }
@@ -428,6 +455,7 @@ impl Shared {
             match self.flavor {
                 Flavor::Anthropic => llm_gateway::convert::validate_anthropic_request(v)?,
                 Flavor::OpenAi => llm_gateway::convert::validate_openai_request(v)?,
+                Flavor::Responses => return llm_gateway::convert::validate_responses_request(v),
             }
         }
         if !v["model"].is_string() {
@@ -477,12 +505,14 @@ impl Shared {
                     return Err("n > 1 is not supported with streaming".into());
                 }
             }
+            Flavor::Responses => {}
         }
         Ok(())
     }
 
-    fn message(&self, model: &str, reply: &Reply) -> Value {
+    fn message(&self, model: &str, reply: &Reply, req: &Value) -> Value {
         match (self.flavor, reply) {
+            (Flavor::Responses, _) => responses::response_object(model, reply, req),
             (Flavor::Anthropic, Reply::Text(t)) => json!({
                 "id": "msg_mock_1", "type": "message", "role": "assistant", "model": model,
                 "content": [{"type": "text", "text": t}],
@@ -520,6 +550,10 @@ impl Shared {
                 b.deltas,
                 req["stream_options"]["include_usage"] == true,
             ),
+            Flavor::Responses => match &b.fail_in_stream {
+                Some(code) => responses::failed_events(model, req, code),
+                None => responses::response_events(model, reply, req, b.deltas),
+            },
         };
         let events = match &b.raw_stream {
             Some(raw) => vec![raw.clone()],
@@ -590,19 +624,25 @@ impl Reply {
 
 /// A tiny scripted model: when offered a Bash/shell tool and no tool result has come
 /// back yet, it calls the tool; otherwise it answers with text that quotes the last
-/// tool result (so a tool round trip is visible in the final answer).
+/// tool result (so a tool round trip is visible in the final answer). A forced tool
+/// choice is always called. Reads Chat `messages`, Anthropic `messages` and Responses
+/// `input` items (`function_call_output` / `custom_tool_call_output`).
 pub fn script(req: &Value, flavor: Flavor) -> Reply {
     let msgs = req["messages"].as_array().cloned().unwrap_or_default();
-    let last_tool_result = msgs.iter().rev().find_map(|m| match flavor {
-        Flavor::OpenAi if m["role"] == "tool" => Some(content_text(&m["content"])),
-        Flavor::Anthropic => m["content"].as_array().and_then(|blocks| {
-            blocks
-                .iter()
-                .find(|b| b["type"] == "tool_result")
-                .map(|b| content_text(&b["content"]))
-        }),
-        _ => None,
-    });
+    let last_tool_result = if flavor == Flavor::Responses {
+        responses::last_tool_output(req)
+    } else {
+        msgs.iter().rev().find_map(|m| match flavor {
+            Flavor::OpenAi if m["role"] == "tool" => Some(content_text(&m["content"])),
+            Flavor::Anthropic => m["content"].as_array().and_then(|blocks| {
+                blocks
+                    .iter()
+                    .find(|b| b["type"] == "tool_result")
+                    .map(|b| content_text(&b["content"]))
+            }),
+            _ => None,
+        })
+    };
     // A forced tool (Anthropic `tool_choice: {type: tool}`, OpenAI `{type: function}`)
     // is always called, as the real APIs do.
     let forced = match flavor {
@@ -612,6 +652,7 @@ pub fn script(req: &Value, flavor: Flavor) -> Reply {
         Flavor::OpenAi if req["tool_choice"]["type"] == "function" => {
             req["tool_choice"]["function"]["name"].as_str()
         }
+        Flavor::Responses => responses::forced_tool(req),
         _ => None,
     };
     if let Some(name) = forced {

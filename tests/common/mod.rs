@@ -90,9 +90,11 @@ impl Env {
     }
 
     pub fn add_upstream(&self, name: &str, m: &mock::Mock, extra: &[&str]) -> String {
-        let provider = match m.flavor {
-            mock::Flavor::Anthropic => "anthropic",
-            mock::Flavor::OpenAi => "openai",
+        // A Responses mock is an OpenAI upstream spoken to with `--api responses`.
+        let (provider, api): (&str, &[&str]) = match m.flavor {
+            mock::Flavor::Anthropic => ("anthropic", &[]),
+            mock::Flavor::OpenAi => ("openai", &[]),
+            mock::Flavor::Responses => ("openai", &["--api", "responses"]),
         };
         let base = m.base_url();
         let mut args = vec![
@@ -109,6 +111,7 @@ impl Env {
             "--base-url",
             &base,
         ];
+        args.extend_from_slice(api);
         args.extend_from_slice(extra);
         self.json(&args)["id"].as_str().expect("id").to_string()
     }

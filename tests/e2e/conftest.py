@@ -43,6 +43,7 @@ MOCK_BIN = Path(os.environ.get("E2E_MOCK_BIN", REPO / "target/debug/examples/moc
 # The keys the mock upstreams demand. Clients never see them: they hold gateway keys.
 ANTHROPIC_UPSTREAM_KEY = "sk-ant-upstream-e2e-7f3a"
 OPENAI_UPSTREAM_KEY = "sk-openai-upstream-e2e-91bc"
+RESPONSES_UPSTREAM_KEY = "sk-responses-upstream-e2e-5d2e"
 
 # Bounds, in seconds.
 START_TIMEOUT = 20  # a process must print its address within this
@@ -187,7 +188,8 @@ def http_json(method: str, url: str, body: object | None = None, timeout: float 
 
 @dataclass
 class MockApi:
-    """One mock upstream (Anthropic or OpenAI flavour) and its control endpoints."""
+    """One mock upstream (Anthropic, OpenAI Chat or OpenAI Responses flavour) and its
+    control endpoints."""
 
     base_url: str  # what `upstream add --base-url` gets
     root: str  # scheme://host:port, where /__mock/* lives
@@ -213,11 +215,14 @@ class MockApi:
         gap_ms: int = 0,
         deltas: int = 3,
         break_after: int | None = None,
+        fail_in_stream: str | None = None,
     ) -> None:
         """Steer the mock; every call replaces the whole behaviour. `fail_with`:
         answer inference with (status, body); `delay_ms`: before the headers;
         `gap_ms`: between stream events; `deltas`: text pieces per stream;
-        `break_after`: cut the connection after that many stream events."""
+        `break_after`: cut the connection after that many stream events;
+        `fail_in_stream` (Responses mock): a 200 stream that ends in `response.failed`
+        with this error code (e.g. "rate_limit_exceeded", "server_is_overloaded")."""
         http_json(
             "POST",
             self.root + "/__mock/behavior",
@@ -227,9 +232,10 @@ class MockApi:
                 "gap_ms": gap_ms,
                 "deltas": deltas,
                 "break_after": break_after,
+                "fail_in_stream": fail_in_stream,
             },
         )
-        self.failing = self.failing or fail_with is not None or break_after is not None
+        self.failing = self.failing or any(x is not None for x in (fail_with, break_after, fail_in_stream))
 
     def reset(self) -> None:
         self.behave()
@@ -239,7 +245,11 @@ class MockApi:
 class Mocks:
     anthropic: MockApi
     openai: MockApi
+    responses: MockApi  # the OpenAI Responses API mock
     log: Path
+
+    def all(self) -> list[MockApi]:
+        return [self.anthropic, self.openai, self.responses]
 
 
 _WORKDIR: Path | None = None  # for attaching logs to failure reports
@@ -261,7 +271,15 @@ def mocks(workdir: Path):
     log = workdir / "mock.log"
     # The mock serves until its stdin closes, so keep a pipe open to it.
     proc = spawn(
-        [MOCK_BIN, "--anthropic-key", ANTHROPIC_UPSTREAM_KEY, "--openai-key", OPENAI_UPSTREAM_KEY],
+        [
+            MOCK_BIN,
+            "--anthropic-key",
+            ANTHROPIC_UPSTREAM_KEY,
+            "--openai-key",
+            OPENAI_UPSTREAM_KEY,
+            "--responses-key",
+            RESPONSES_UPSTREAM_KEY,
+        ],
         env=dict(os.environ),
         stderr_path=log,
         stdin=subprocess.PIPE,
@@ -269,7 +287,13 @@ def mocks(workdir: Path):
     try:
         urls = json.loads(read_first_line(proc, START_TIMEOUT, "mock_upstream", log))
         oai_root = urls["openai"].removesuffix("/v1")
-        yield Mocks(MockApi(urls["anthropic"], urls["anthropic"]), MockApi(urls["openai"], oai_root), log)
+        resp_root = urls["responses"].removesuffix("/v1")
+        yield Mocks(
+            MockApi(urls["anthropic"], urls["anthropic"]),
+            MockApi(urls["openai"], oai_root),
+            MockApi(urls["responses"], resp_root),
+            log,
+        )
     finally:
         if proc.stdin:
             proc.stdin.close()
@@ -286,10 +310,10 @@ def _reset_mock_behavior(request: pytest.FixtureRequest):
     if "mocks" not in request.fixturenames:
         return
     m: Mocks = request.getfixturevalue("mocks")
-    failed = m.anthropic.failing or m.openai.failing
-    m.anthropic.reset()
-    m.openai.reset()
-    m.anthropic.failing = m.openai.failing = False
+    failed = any(api.failing for api in m.all())
+    for api in m.all():
+        api.reset()
+        api.failing = False
     if failed:
         for gw in list(_GATEWAYS):
             gw.wait_upstreams_ready()
