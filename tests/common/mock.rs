@@ -672,13 +672,34 @@ pub fn script(req: &Value, flavor: Flavor) -> Reply {
             .or_else(|| t["function"]["name"].as_str())
             .map(String::from)
     };
-    if let Some(name) = tools
+    const SHELLS: &[&str] = &[
+        "Bash",
+        "bash",
+        "run_shell",
+        "exec_command",
+        "shell_command",
+        "shell",
+        "get_weather",
+    ];
+    if let Some(tool) = tools
         .iter()
-        .filter_map(tool_name)
-        .find(|n| n == "Bash" || n == "bash" || n == "run_shell" || n == "get_weather")
+        .find(|t| tool_name(t).is_some_and(|n| SHELLS.contains(&n.as_str())))
     {
+        let name = tool_name(tool).unwrap_or_default();
+        // Arguments shaped by the tool's schema: Codex's `exec_command` takes `cmd`.
+        let schema = if tool["parameters"].is_object() {
+            &tool["parameters"]
+        } else if tool["function"]["parameters"].is_object() {
+            &tool["function"]["parameters"]
+        } else {
+            &tool["input_schema"]
+        };
         let input = if name == "get_weather" {
             json!({"city": "Paris"})
+        } else if schema["properties"]["cmd"].is_object() {
+            json!({"cmd": "echo gateway-e2e-ok"})
+        } else if schema["properties"]["command"]["type"] == "array" {
+            json!({"command": ["bash", "-lc", "echo gateway-e2e-ok"]})
         } else {
             json!({"command": "echo gateway-e2e-ok", "description": "Print a marker"})
         };

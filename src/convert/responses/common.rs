@@ -23,6 +23,9 @@ pub const ANTHROPIC_REDACTED_TAG: &str = "lgw1.antr.";
 /// Thinking-block signature prefix that carries OpenAI's `encrypted_content`.
 pub const OPENAI_REASONING_TAG: &str = "lgw1.oai.";
 
+/// Between a namespace and a function name in the flat name other APIs see.
+pub const NAMESPACE_SEPARATOR: &str = "__";
+
 /// Responses' smallest accepted `max_output_tokens`.
 pub const MIN_OUTPUT_TOKENS: u64 = 16;
 
@@ -40,6 +43,8 @@ pub struct ResponsesCtx {
     pub response_id: String,
     pub model: String,
     pub custom_tools: Vec<String>,
+    /// Codex's tool namespaces: their functions travel as `<namespace>__<name>`.
+    pub namespaces: Vec<String>,
     /// `instructions`, `tools`, `tool_choice`, `parallel_tool_calls`, ... as sent.
     pub echo: Map<String, Value>,
 }
@@ -76,6 +81,15 @@ impl ResponsesCtx {
             .filter_map(|t| t.get("name").and_then(Value::as_str))
             .map(String::from)
             .collect();
+        let namespaces = req
+            .get("tools")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter(|t| t.get("type").and_then(Value::as_str) == Some("namespace"))
+            .filter_map(|t| t.get("name").and_then(Value::as_str))
+            .map(String::from)
+            .collect();
         let mut echo = Map::new();
         for k in ECHOED {
             if let Some(v) = req.get(*k) {
@@ -86,8 +100,18 @@ impl ResponsesCtx {
             response_id: item_id("resp"),
             model: client_model.to_string(),
             custom_tools,
+            namespaces,
             echo,
         }
+    }
+
+    /// `(namespace, name)` of a converted namespaced function's flat name.
+    pub fn split_namespace<'a>(&'a self, flat: &'a str) -> Option<(&'a str, &'a str)> {
+        let (ns, name) = flat.split_once(NAMESPACE_SEPARATOR)?;
+        self.namespaces
+            .iter()
+            .any(|n| n == ns)
+            .then_some((ns, name))
     }
 
     pub fn is_custom(&self, name: &str) -> bool {

@@ -19,7 +19,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::common::{CUSTOM_INPUT_FIELD, block_of_reasoning_item};
+use super::common::{CUSTOM_INPUT_FIELD, NAMESPACE_SEPARATOR, block_of_reasoning_item};
 use crate::convert::{ConvertError, RequestOptions};
 
 /// Convert a Responses request body into a Chat Completions body (`input` already
@@ -189,7 +189,7 @@ impl Builder {
             }
             "function_call" => {
                 let call_id = str_field(item, "call_id", i)?;
-                let name = str_field(item, "name", i)?;
+                let name = flat_name(item.get("namespace"), str_field(item, "name", i)?);
                 let args = item.get("arguments").and_then(Value::as_str).unwrap_or("");
                 self.calls.push(json!({"id": call_id, "type": "function",
                     "function": {"name": name, "arguments": args}}));
@@ -379,24 +379,25 @@ fn tools(body: &Value) -> Result<Vec<Value>, ConvertError> {
         let kind = t.get("type").and_then(Value::as_str).unwrap_or("");
         let name = t.get("name").and_then(Value::as_str).unwrap_or("");
         match kind {
-            "function" => {
-                let mut f = Map::new();
-                f.insert("name".into(), json!(name));
-                if let Some(d) = t.get("description").filter(|d| d.is_string()) {
-                    f.insert("description".into(), d.clone());
-                }
-                let params = t
-                    .get("parameters")
-                    .filter(|p| p.is_object())
-                    .cloned()
-                    .unwrap_or_else(|| json!({"type": "object", "properties": {}}));
-                f.insert("parameters".into(), params);
-                if let Some(s) = t.get("strict").filter(|s| s.is_boolean()) {
-                    f.insert("strict".into(), s.clone());
-                }
-                out.push(json!({"type": "function", "function": f}));
-            }
+            "function" => out.push(function_tool(t)),
             "custom" => out.push(custom_tool(t, name)),
+            // Codex's namespaces: their functions, flat, as `<namespace>__<name>`.
+            "namespace" => {
+                for inner in t
+                    .get("tools")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
+                    let inner_name = inner.get("name").and_then(Value::as_str).unwrap_or("");
+                    let mut f = inner.clone();
+                    f["name"] = json!(flat_name(Some(&json!(name)), inner_name));
+                    out.push(function_tool(&f));
+                }
+            }
+            // Tools the client runs itself to find more tools: nothing to offer a model
+            // that cannot call back into that search.
+            "tool_search" => {}
             "web_search" | "web_search_preview" | "web_search_preview_2025_03_11" => {}
             other => {
                 return Err(ConvertError::Unsupported(format!(
@@ -407,6 +408,36 @@ fn tools(body: &Value) -> Result<Vec<Value>, ConvertError> {
         }
     }
     Ok(out)
+}
+
+/// A Responses function tool as a Chat function.
+fn function_tool(t: &Value) -> Value {
+    let mut f = Map::new();
+    f.insert(
+        "name".into(),
+        json!(t.get("name").and_then(Value::as_str).unwrap_or("")),
+    );
+    if let Some(d) = t.get("description").filter(|d| d.is_string()) {
+        f.insert("description".into(), d.clone());
+    }
+    let params = t
+        .get("parameters")
+        .filter(|p| p.is_object())
+        .cloned()
+        .unwrap_or_else(|| json!({"type": "object", "properties": {}}));
+    f.insert("parameters".into(), params);
+    if let Some(s) = t.get("strict").filter(|s| s.is_boolean()) {
+        f.insert("strict".into(), s.clone());
+    }
+    json!({"type": "function", "function": f})
+}
+
+/// A function's name as other APIs see it: `<namespace>__<name>` inside a namespace.
+fn flat_name(namespace: Option<&Value>, name: &str) -> String {
+    match namespace.and_then(Value::as_str).filter(|n| !n.is_empty()) {
+        Some(ns) => format!("{ns}{NAMESPACE_SEPARATOR}{name}"),
+        None => name.to_string(),
+    }
 }
 
 /// A freeform tool as a function of one string, `input`, with its grammar described.

@@ -78,8 +78,13 @@ pub fn call_item(ctx: &ResponsesCtx, call_id: &str, name: &str, args: &str) -> V
         json!({"id": item_id("ctc"), "type": "custom_tool_call", "status": "completed",
             "call_id": call_id, "name": name, "input": custom_input_of_arguments(args)})
     } else {
-        json!({"id": item_id("fc"), "type": "function_call", "status": "completed",
-            "call_id": call_id, "name": name, "arguments": args})
+        let mut item = json!({"id": item_id("fc"), "type": "function_call",
+            "status": "completed", "call_id": call_id, "name": name, "arguments": args});
+        if let Some((ns, inner)) = ctx.split_namespace(name) {
+            item["namespace"] = json!(ns);
+            item["name"] = json!(inner);
+        }
+        item
     }
 }
 

@@ -66,6 +66,8 @@ pub(super) struct Item {
     pub parts: Vec<(Part, String)>,
     pub encrypted: String,
     pub name: String,
+    /// The Codex tool namespace of a namespaced function (`name` is then the inner name).
+    pub namespace: Option<String>,
     pub call_id: String,
     pub args: String,
     pub done: Option<Value>,
@@ -85,6 +87,7 @@ impl Item {
             parts: Vec::new(),
             encrypted: String::new(),
             name: String::new(),
+            namespace: None,
             call_id: String::new(),
             args: String::new(),
             done: None,
@@ -95,15 +98,22 @@ impl Item {
         matches!(self.kind, ItemKind::Function | ItemKind::Custom)
     }
 
+    fn with_namespace(&self, mut v: Value) -> Value {
+        if let Some(ns) = &self.namespace {
+            v["namespace"] = json!(ns);
+        }
+        v
+    }
+
     /// The item as `response.output_item.added` shows it.
     pub(super) fn added_json(&self) -> Value {
         match self.kind {
             ItemKind::Reasoning => json!({"id": self.id, "type": "reasoning", "summary": []}),
             ItemKind::Message => json!({"id": self.id, "type": "message",
                 "status": "in_progress", "role": "assistant", "content": []}),
-            ItemKind::Function => json!({"id": self.id, "type": "function_call",
-                "status": "in_progress", "arguments": "", "call_id": self.call_id,
-                "name": self.name}),
+            ItemKind::Function => self.with_namespace(json!({"id": self.id,
+                "type": "function_call", "status": "in_progress", "arguments": "",
+                "call_id": self.call_id, "name": self.name})),
             ItemKind::Custom => json!({"id": self.id, "type": "custom_tool_call",
                 "status": "in_progress", "call_id": self.call_id, "name": self.name,
                 "input": ""}),
@@ -123,9 +133,9 @@ impl Item {
                 json!({"id": self.id, "type": "message", "status": "completed",
                     "role": "assistant", "content": content})
             }
-            ItemKind::Function => json!({"id": self.id, "type": "function_call",
-                "status": "completed", "arguments": self.args, "call_id": self.call_id,
-                "name": self.name}),
+            ItemKind::Function => self.with_namespace(json!({"id": self.id,
+                "type": "function_call", "status": "completed", "arguments": self.args,
+                "call_id": self.call_id, "name": self.name})),
             ItemKind::Custom => json!({"id": self.id, "type": "custom_tool_call",
                 "status": "completed", "call_id": self.call_id, "name": self.name,
                 "input": custom_input_of_arguments(&self.args)}),

@@ -304,7 +304,13 @@ impl ChatToResponsesStream {
                     ItemKind::Function
                 };
                 let mut item = Item::new(kind);
-                item.name = name;
+                match self.ctx.split_namespace(&name) {
+                    Some((ns, inner)) => {
+                        item.namespace = Some(ns.to_string());
+                        item.name = inner.to_string();
+                    }
+                    None => item.name = name,
+                }
                 item.call_id = call_id;
                 // Other tool calls stay open: parallel fragments may interleave.
                 let open_other = self

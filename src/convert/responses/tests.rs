@@ -259,3 +259,47 @@ fn refused_inputs_say_why() {
     let n = json!({"model": "m", "n": 2, "messages": [{"role": "user", "content": "x"}]});
     assert!(chat_to_responses_request(&n, &opts("m", false)).is_err());
 }
+
+#[test]
+fn codex_namespaces_travel_flat_and_come_back_namespaced() {
+    let req = json!({
+        "model": "claude-sonnet-4-5",
+        "input": [
+            {"type": "message", "role": "user", "content": "spawn"},
+            {"type": "function_call", "call_id": "call_1", "namespace": "multi_agent_v1",
+             "name": "spawn_agent", "arguments": "{}"},
+            {"type": "function_call_output", "call_id": "call_1", "output": "ok"},
+        ],
+        "tools": [
+            {"type": "namespace", "name": "multi_agent_v1", "description": "Agents",
+             "tools": [{"type": "function", "name": "spawn_agent", "strict": false,
+                        "parameters": {"type": "object", "properties": {}}}]},
+            {"type": "tool_search", "execution": "client", "description": "find tools",
+             "parameters": {"type": "object", "properties": {"query": {"type": "string"}}}},
+        ],
+        "tool_choice": "auto",
+    });
+    let chat = responses_to_chat_request(&req, &opts("gpt-4.1", false)).unwrap();
+    validate_openai_request(&chat).unwrap();
+    assert_eq!(
+        chat["tools"].as_array().unwrap().len(),
+        1,
+        "tool_search dropped"
+    );
+    assert_eq!(
+        chat["tools"][0]["function"]["name"],
+        "multi_agent_v1__spawn_agent"
+    );
+    assert_eq!(
+        chat["messages"][1]["tool_calls"][0]["function"]["name"],
+        "multi_agent_v1__spawn_agent"
+    );
+    let ctx = ResponsesCtx::of_request(&req, "m");
+    let answer = json!({"id": "c", "object": "chat.completion", "created": 1, "model": "m",
+        "choices": [{"index": 0, "finish_reason": "tool_calls", "message": {"role": "assistant",
+            "content": null, "tool_calls": [{"id": "call_2", "type": "function",
+            "function": {"name": "multi_agent_v1__spawn_agent", "arguments": "{}"}}]}}]});
+    let r = chat_to_responses_response(&answer, &ctx).unwrap();
+    assert_eq!(r["output"][0]["namespace"], "multi_agent_v1");
+    assert_eq!(r["output"][0]["name"], "spawn_agent");
+}
