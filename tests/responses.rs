@@ -202,7 +202,7 @@ fn input_tokens_are_counted_and_other_endpoints_refused_clearly() {
         &[("authorization", &format!("Bearer {}", s.key))],
         "",
     );
-    assert_eq!(ws.status, 400);
+    assert_eq!(ws.status, 426);
     assert!(ws.text().contains("WebSocket"), "{}", ws.text());
 
     // Bad input is answered in OpenAI's error shape and never reaches an upstream.

@@ -12,6 +12,10 @@ use super::format::ApiFormat;
 pub enum GatewayError {
     #[error("{0}")]
     BadRequest(String),
+    /// A protocol upgrade the gateway does not serve (the Responses WebSocket mode):
+    /// 426, which Codex takes as "fall back to HTTP".
+    #[error("{0}")]
+    UpgradeRequired(String),
     #[error("{0}")]
     Unauthorized(String),
     #[error("{0}")]
@@ -45,6 +49,7 @@ impl GatewayError {
     pub fn status(&self) -> StatusCode {
         match self {
             GatewayError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            GatewayError::UpgradeRequired(_) => StatusCode::UPGRADE_REQUIRED,
             GatewayError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             GatewayError::Forbidden(_) => StatusCode::FORBIDDEN,
             GatewayError::NotFound(_) | GatewayError::ModelNotFound(_) => StatusCode::NOT_FOUND,
@@ -63,7 +68,9 @@ impl GatewayError {
             GatewayError::NoCapacity {
                 rate_limited: true, ..
             } => "rate_limit_error",
-            GatewayError::BadRequest(_) => "invalid_request_error",
+            GatewayError::BadRequest(_) | GatewayError::UpgradeRequired(_) => {
+                "invalid_request_error"
+            }
             GatewayError::Unauthorized(_) => "authentication_error",
             GatewayError::Forbidden(_) => "permission_error",
             GatewayError::NotFound(_) | GatewayError::ModelNotFound(_) => "not_found_error",
@@ -80,7 +87,9 @@ impl GatewayError {
             GatewayError::NoCapacity {
                 rate_limited: true, ..
             } => ("requests", Some("rate_limit_exceeded")),
-            GatewayError::BadRequest(_) => ("invalid_request_error", None),
+            GatewayError::BadRequest(_) | GatewayError::UpgradeRequired(_) => {
+                ("invalid_request_error", None)
+            }
             GatewayError::Unauthorized(_) => ("invalid_request_error", Some("invalid_api_key")),
             GatewayError::Forbidden(_) => {
                 ("invalid_request_error", Some("insufficient_permissions"))

@@ -102,9 +102,9 @@ async fn dispatch(
                 request_id,
             ))
         }
-        Endpoint::ResponsesSocket => Err(GatewayError::BadRequest(
+        Endpoint::ResponsesSocket => Err(GatewayError::UpgradeRequired(
             "the Responses WebSocket mode is not served by this gateway; send POST \
-             /v1/responses (with Codex: leave the provider's `supports_websockets` off)"
+             /v1/responses (Codex falls back to it by itself)"
                 .into(),
         )),
         Endpoint::CountTokens
