@@ -290,3 +290,153 @@ fn a_broken_upstream_stream_ends_in_response_failed() {
         "a cut answer must never look complete"
     );
 }
+
+/// A Responses upstream beside an Anthropic one: `gpt-*` goes to the Responses mock.
+fn setup_responses_upstream() -> (Env, Mock, Mock, String, Server) {
+    let env = Env::new();
+    let ant = Mock::start(Flavor::Anthropic, "sk-ant-k");
+    let resp = Mock::start(Flavor::Responses, "sk-resp-k");
+    env.add_upstream("ant", &ant, &[]);
+    env.add_upstream("resp", &resp, &[]);
+    let key = env.add_key("c", "read,write");
+    let server = env.start();
+    (env, ant, resp, key, server)
+}
+
+#[test]
+fn chat_and_anthropic_clients_on_a_responses_upstream() {
+    let (_env, _ant, resp, key, server) = setup_responses_upstream();
+    let auth = format!("Bearer {key}");
+    // Chat client, a tool round trip.
+    let weather = json!({"type": "function", "function": {"name": "get_weather",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}});
+    let first = post_json(
+        &format!("{}/v1/chat/completions", server.url),
+        &[("authorization", &auth)],
+        &json!({"model": "gpt-5", "messages": [{"role": "user", "content": "Weather?"}],
+            "tools": [weather], "max_tokens": 200}),
+    );
+    assert_eq!(first.status, 200, "{}", first.text());
+    let v = first.json();
+    assert_eq!(v["object"], "chat.completion");
+    let call = &v["choices"][0]["message"]["tool_calls"][0];
+    assert_eq!(call["function"]["name"], "get_weather", "{v}");
+    let sent: Value = serde_json::from_slice(&resp.inference_requests()[0].body).unwrap();
+    assert_eq!(sent["store"], false);
+    assert_eq!(resp.inference_requests()[0].path_and_query, "/v1/responses");
+    let second = post_json(
+        &format!("{}/v1/chat/completions", server.url),
+        &[("authorization", &auth)],
+        &json!({"model": "gpt-5", "tools": [weather], "messages": [
+            {"role": "user", "content": "Weather?"},
+            v["choices"][0]["message"],
+            {"role": "tool", "tool_call_id": call["id"], "content": "21C"},
+        ]}),
+    );
+    assert_eq!(second.status, 200, "{}", second.text());
+    assert_eq!(
+        second.json()["choices"][0]["message"]["content"],
+        "The tool said: 21C"
+    );
+
+    // Anthropic client (Claude Code's shape), streamed, sent to the Responses upstream
+    // by a route.
+    let s = post_json(
+        &format!("{}/v1/chat/completions", server.url),
+        &[("authorization", &auth)],
+        &json!({"model": "gpt-5", "stream": true, "messages": [{"role": "user", "content": "Hi"}]}),
+    );
+    assert_eq!(s.status, 200, "{}", s.text());
+    let chunks: Vec<Value> = s
+        .text()
+        .lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .filter(|d| *d != "[DONE]")
+        .map(|d| serde_json::from_str(d).unwrap())
+        .collect();
+    let datas: Vec<String> = s
+        .text()
+        .lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .map(String::from)
+        .collect();
+    llm_gateway::convert::validate::validate_openai_stream(&datas)
+        .unwrap_or_else(|e| panic!("{e}: {}", s.text()));
+    let text: String = chunks
+        .iter()
+        .filter_map(|c| c["choices"][0]["delta"]["content"].as_str())
+        .collect();
+    assert_eq!(text, "Hello from the mock upstream.");
+    let m = post_json(
+        &format!("{}/v1/messages", server.url),
+        &[("x-api-key", &key), ("anthropic-version", "2023-06-01")],
+        &json!({"model": "gpt-5", "max_tokens": 300, "messages": [{"role": "user", "content": "Hi"}]}),
+    );
+    assert_eq!(m.status, 200, "{}", m.text());
+    assert_eq!(
+        m.json()["content"].as_array().unwrap().last().unwrap()["text"],
+        "Hello from the mock upstream."
+    );
+}
+
+#[test]
+fn responses_clients_pass_through_byte_for_byte() {
+    let (_env, _ant, resp, key, server) = setup_responses_upstream();
+    let body = json!({"model": "gpt-5", "input": "Hi", "store": false, "stream": true,
+        "reasoning": {"effort": "low", "summary": "auto"}, "include": ["reasoning.encrypted_content"]});
+    let raw = serde_json::to_vec(&body).unwrap();
+    let r = send(
+        "POST",
+        &format!("{}/v1/responses", server.url),
+        &[
+            ("authorization", &format!("Bearer {key}")),
+            ("content-type", "application/json"),
+        ],
+        raw.clone(),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let seen = resp.inference_requests();
+    assert_eq!(
+        seen.last().unwrap().body.as_ref(),
+        raw.as_slice(),
+        "request body untouched"
+    );
+    let events = responses_events(&r.text());
+    llm_gateway::convert::validate_responses_stream(&events).unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|(_, v)| v["item"]["encrypted_content"].is_string())
+    );
+}
+
+#[test]
+fn codex_models_go_to_a_responses_upstream() {
+    let env = Env::new();
+    let chat = Mock::start(Flavor::OpenAi, "sk-oai-k");
+    let resp = Mock::start(Flavor::Responses, "sk-resp-k");
+    env.add_upstream("chat", &chat, &["--priority", "5"]);
+    env.add_upstream("resp", &resp, &[]);
+    let key = env.add_key("c", "read,write");
+    let server = env.start();
+    let r = post_json(
+        &format!("{}/v1/chat/completions", server.url),
+        &[("authorization", &format!("Bearer {key}"))],
+        &json!({"model": "gpt-5-codex", "messages": [{"role": "user", "content": "Hi"}]}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(resp.inference_requests().len(), 1);
+    assert_eq!(
+        chat.inference_requests().len(),
+        0,
+        "a Chat endpoint would refuse it"
+    );
+    // Other models still prefer the Chat upstream's higher priority.
+    let r = post_json(
+        &format!("{}/v1/chat/completions", server.url),
+        &[("authorization", &format!("Bearer {key}"))],
+        &json!({"model": "gpt-4o", "messages": [{"role": "user", "content": "Hi"}]}),
+    );
+    assert_eq!(r.status, 200);
+    assert_eq!(chat.inference_requests().len(), 1);
+}
