@@ -4,8 +4,8 @@
 //! (`LLM_GATEWAY_FUZZ_STRICT=1`) while the violations saved under
 //! `fuzz/regressions/convert_request/strict-*` are open.
 //!
-//! Input: a JSON body, tried as an OpenAI chat request, an Anthropic Messages request and
-//! a legacy completions request. The upstream model is the body's `model` when it is a
+//! Input: a JSON body, tried as an OpenAI chat request, an Anthropic Messages request, a
+//! Responses request and a legacy completions request. The upstream model is the body's `model` when it is a
 //! non-blank string (as when a route passes the client's model through).
 #![no_main]
 
@@ -13,8 +13,9 @@ use libfuzzer_sys::fuzz_target;
 use llm_gateway::convert::{
     RequestOptions, Value, anthropic_to_openai_request, completions_to_chat_request,
     merge_system_messages, openai_to_anthropic_request, validate_anthropic_request,
-    validate_openai_request,
+    validate_openai_request, validate_responses_request,
 };
+use llm_gateway::convert::responses::{chat_to_responses_request, responses_to_chat_request};
 use llm_gateway_fuzz::strict;
 
 fuzz_target!(|input: &[u8]| {
@@ -28,6 +29,7 @@ fuzz_target!(|input: &[u8]| {
         .unwrap_or("fuzz-model");
     let opts = RequestOptions {
         upstream_model: model.to_string(),
+        ..Default::default()
     };
 
     let openai_ok = validate_openai_request(&body).is_ok();
@@ -47,6 +49,16 @@ fuzz_target!(|input: &[u8]| {
     {
         panic!("valid Anthropic request → invalid OpenAI request: {e}\nin: {body}\nout: {out}");
     }
+    // Responses in and out: never a panic; a valid Responses request converts into a
+    // Chat request the Chat validator accepts.
+    let responses_ok = validate_responses_request(&body).is_ok();
+    if let Ok(out) = responses_to_chat_request(&body, &opts)
+        && responses_ok
+        && let Err(e) = validate_openai_request(&out)
+    {
+        panic!("valid Responses request → invalid Chat request: {e}\nin: {body}\nout: {out}");
+    }
+    let _ = chat_to_responses_request(&body, &opts);
     if let Ok(chat) = completions_to_chat_request(&body) {
         // The converted chat request goes on through the same converters.
         let _ = validate_openai_request(&chat);

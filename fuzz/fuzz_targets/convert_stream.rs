@@ -4,13 +4,17 @@
 //! stream its format's stream validator accepts converts into one the client format's
 //! validator accepts.
 //!
-//! Input: raw upstream SSE bytes, parsed by `SseParser` and fed to all three converters
-//! (Anthropic → OpenAI with and without usage, OpenAI → Anthropic, chat → completions).
+//! Input: raw upstream SSE bytes, parsed by `SseParser` and fed to every converter
+//! (Anthropic → OpenAI with and without usage, OpenAI → Anthropic, Chat → Responses,
+//! Responses → Chat, chat → completions).
 #![no_main]
 
 use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
-use llm_gateway::convert::validate::{validate_anthropic_stream, validate_openai_stream};
+use llm_gateway::convert::responses::{ChatToResponsesStream, ResponsesCtx, ResponsesToChatStream};
+use llm_gateway::convert::validate::{
+    validate_anthropic_stream, validate_openai_stream, validate_responses_stream,
+};
 use llm_gateway::convert::{
     AnthropicToOpenAiStream, ChatToCompletionsStream, OpenAiToAnthropicStream, Value,
 };
@@ -100,6 +104,30 @@ fuzz_target!(|input: &[u8]| {
             "valid OpenAI stream → invalid Anthropic stream: {e}\nin: {events:#?}\nout: {payloads:#?}"
         );
     }
+
+    // Chat chunks → Responses stream: never a panic, and valid Chat in, valid out.
+    let ctx = ResponsesCtx::of_request(&Value::Null, MODEL);
+    let mut s = ChatToResponsesStream::new(ctx);
+    let mut frames = run(&events, |e| s.push(e));
+    frames.extend(s.finish());
+    assert!(s.finish().is_empty(), "a second finish wrote more");
+    let named: Vec<(String, Value)> = frames
+        .iter()
+        .map(|f| {
+            let (ev, v) = check_frame(f);
+            (ev.event, v.unwrap_or(Value::Null))
+        })
+        .collect();
+    if openai_valid && let Err(e) = validate_responses_stream(&named) {
+        panic!("valid Chat stream → invalid Responses stream: {e}\nin: {events:#?}\nout: {named:#?}");
+    }
+
+    // Responses stream → Chat chunks: never a panic, well-formed and ended once.
+    let mut s = ResponsesToChatStream::new(MODEL, true);
+    let mut frames = run(&events, |e| s.push(e));
+    frames.extend(s.finish());
+    assert!(s.finish().is_empty(), "a second finish wrote more");
+    check_openai(&frames);
 
     // Chat chunks → legacy completions chunks.
     let mut s = ChatToCompletionsStream::new(MODEL);

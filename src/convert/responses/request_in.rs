@@ -95,10 +95,10 @@ pub fn responses_to_chat_request(
     {
         out.insert("reasoning_effort".into(), json!(effort));
     }
-    if let Some(format) = body.pointer("/text/format") {
-        if let Some(rf) = response_format(format)? {
-            out.insert("response_format".into(), rf);
-        }
+    if let Some(format) = body.pointer("/text/format")
+        && let Some(rf) = response_format(format)?
+    {
+        out.insert("response_format".into(), rf);
     }
     if let Some(v) = body.pointer("/text/verbosity").filter(|v| v.is_string()) {
         out.insert("verbosity".into(), v.clone());
