@@ -122,14 +122,25 @@ pub async fn forward(
     rc: &RequestCtx<'_>,
     req: Request<Incoming>,
 ) -> Result<Response<GatewayBody>, GatewayError> {
+    let snap = rc.snap;
+    let (parts, body) = req.into_parts();
+    let body = read_body(body, snap.body_limit, snap.config.server.body_limit_mb).await?;
+    forward_parts(rc, parts, body).await
+}
+
+/// [`forward`] for a request already read: its head and its body. The WebSocket
+/// mode of the Responses API sends each `response.create` frame through here.
+pub async fn forward_parts(
+    rc: &RequestCtx<'_>,
+    parts: http::request::Parts,
+    body: Bytes,
+) -> Result<Response<GatewayBody>, GatewayError> {
     let RequestCtx {
         snap,
         endpoint,
         request_id,
         ..
     } = *rc;
-    let (parts, body) = req.into_parts();
-    let body = read_body(body, snap.body_limit, snap.config.server.body_limit_mb).await?;
     let meta: Meta = serde_json::from_slice(&body)
         .map_err(|e| GatewayError::BadRequest(format!("request body is not valid JSON: {e}")))?;
     let model = meta
