@@ -440,3 +440,101 @@ fn codex_models_go_to_a_responses_upstream() {
     assert_eq!(r.status, 200);
     assert_eq!(chat.inference_requests().len(), 1);
 }
+
+#[test]
+fn overload_inside_a_200_stream_fails_over_before_any_output() {
+    let env = Env::new();
+    let first = Mock::start(Flavor::Responses, "sk-r1");
+    let second = Mock::start(Flavor::Responses, "sk-r2");
+    let ant_first = Mock::start(Flavor::Anthropic, "sk-a1");
+    let ant_second = Mock::start(Flavor::Anthropic, "sk-a2");
+    env.add_upstream("r1", &first, &["--priority", "10"]);
+    env.add_upstream("r2", &second, &[]);
+    env.add_upstream("a1", &ant_first, &["--priority", "10"]);
+    env.add_upstream("a2", &ant_second, &[]);
+    let key = env.add_key("c", "read,write");
+    let server = env.start();
+    let post = |model: &str| {
+        post_json(
+            &format!("{}/v1/responses", server.url),
+            &[("authorization", &format!("Bearer {key}"))],
+            &json!({"model": model, "input": "hi", "stream": true}),
+        )
+    };
+    // Responses upstream: `response.failed` (overloaded, then rate limited) right
+    // after `response.created`.
+    for code in ["server_is_overloaded", "rate_limit_exceeded"] {
+        first.set(|b| b.fail_in_stream = Some(code.to_string()));
+        let before = second.inference_requests().len();
+        let r = post("gpt-5");
+        assert_eq!(r.status, 200, "{code}: {}", r.text());
+        let events = responses_events(&r.text());
+        llm_gateway::convert::validate_responses_stream(&events).unwrap();
+        assert_eq!(
+            events.last().unwrap().0,
+            "response.completed",
+            "{code}: {}",
+            r.text()
+        );
+        assert_eq!(
+            second.inference_requests().len(),
+            before + 1,
+            "{code}: failed over"
+        );
+        first.set(|b| b.fail_in_stream = None);
+    }
+    // Anthropic upstream: an `error` event (overloaded) right after `message_start`.
+    ant_first.set(|b| {
+        b.raw_stream = Some(
+            "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"m\",\"content\":[],\"stop_reason\":null,\"usage\":{\"input_tokens\":1,\"output_tokens\":0}}}\n\n\
+             event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n"
+                .into(),
+        )
+    });
+    let r = post("claude-sonnet-4-5");
+    assert_eq!(r.status, 200, "{}", r.text());
+    let events = responses_events(&r.text());
+    assert_eq!(
+        events.last().unwrap().0,
+        "response.completed",
+        "{}",
+        r.text()
+    );
+    assert_eq!(
+        ant_second.inference_requests().len(),
+        1,
+        "failed over to a2"
+    );
+}
+
+#[test]
+fn codex_gets_its_model_catalog_shape_and_compact_passes_through() {
+    let (_env, _ant, resp, key, server) = setup_responses_upstream();
+    let auth = format!("Bearer {key}");
+    let codex = send(
+        "GET",
+        &format!("{}/v1/models?client_version=0.171.0", server.url),
+        &[("authorization", &auth), ("originator", "codex_exec")],
+        "",
+    );
+    assert_eq!(codex.status, 200);
+    assert_eq!(codex.json(), json!({"models": []}));
+    let sdk = send(
+        "GET",
+        &format!("{}/v1/models", server.url),
+        &[("authorization", &auth)],
+        "",
+    );
+    assert_eq!(sdk.json()["object"], "list");
+
+    // `compact` goes to the Responses upstream as it is (the mock refuses it: it only
+    // serves /v1/responses, and its 404 comes back unchanged).
+    let r = post_json(
+        &format!("{}/v1/responses/compact", server.url),
+        &[("authorization", &auth)],
+        &json!({"model": "gpt-5", "input": "x"}),
+    );
+    let seen = resp.requests();
+    assert_eq!(seen.last().unwrap().path_and_query, "/v1/responses/compact");
+    assert_eq!(r.status, 404);
+}

@@ -47,6 +47,8 @@ struct Streamed {
     idle_turns: u8,
     /// What comes after the batch: trailers, or how the stream failed.
     after: Option<After>,
+    /// Bytes already read from `inner` (a look at the stream's start), sent first.
+    prefix: Option<Bytes>,
     ended: bool,
 }
 
@@ -120,6 +122,13 @@ impl Streamed {
     /// An SSE answer read in one go thus costs one write to the client instead of one
     /// per event, and nothing waits for bytes that have not arrived.
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        if let Some(p) = self.prefix.take() {
+            self.done.sniffer.observe(&p);
+            match &mut self.conv {
+                Some(c) => self.batch.push(c.feed(&p)),
+                None => self.batch.push(p),
+            }
+        }
         loop {
             if self.ended {
                 if let Some(b) = self.batch.take() {
@@ -264,9 +273,19 @@ impl GatewayBody {
                 batch: Batch::default(),
                 idle_turns: 0,
                 after: None,
+                prefix: None,
                 ended: false,
             })),
         }
+    }
+
+    /// Bytes already read from the upstream body, to go out (and be converted and
+    /// counted) before the rest of it.
+    pub fn with_prefix(mut self, prefix: Option<Bytes>) -> Self {
+        if let Kind::Upstream(s) = &mut self.kind {
+            s.prefix = prefix.filter(|p| !p.is_empty());
+        }
+        self
     }
 }
 

@@ -83,6 +83,13 @@ async fn dispatch(
     match endpoint {
         Endpoint::Models => {
             caller.require(Permission::Read)?;
+            if models::is_codex(&req) {
+                return Ok(json_response(
+                    StatusCode::OK,
+                    &models::codex_catalog(),
+                    request_id,
+                ));
+            }
             let body = models::list(state, &snap, format).await;
             Ok(json_response(StatusCode::OK, &body, request_id))
         }

@@ -23,6 +23,7 @@ pub mod respond;
 pub mod responses_store;
 pub mod state;
 pub mod stats;
+pub mod stream_peek;
 pub mod tokens;
 pub mod translate;
 pub mod usage;

@@ -116,3 +116,24 @@ pub async fn list(state: &AppState, snap: &Snapshot, format: ApiFormat) -> Value
         }),
     }
 }
+
+/// Codex asks for its own catalog shape (`GET /models?client_version=...`, with its
+/// `originator` header) when a provider sets `model_catalog_url`.
+pub fn is_codex<B>(req: &Request<B>) -> bool {
+    req.uri()
+        .query()
+        .is_some_and(|q| q.split('&').any(|p| p.starts_with("client_version=")))
+        || req
+            .headers()
+            .get("originator")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|o| o.starts_with("codex"))
+}
+
+/// Codex's shape, `{"models": [...]}`, empty on purpose: an entry would replace the
+/// metadata Codex ships for that model, its base instructions (the system prompt)
+/// first among them, which the gateway does not have. With an empty catalog Codex
+/// keeps its own metadata for models it knows and its defaults for the others.
+pub fn codex_catalog() -> Value {
+    json!({"models": []})
+}

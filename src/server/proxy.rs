@@ -20,6 +20,7 @@ use super::format::{ApiFormat, Endpoint};
 use super::respond::respond;
 use super::state::{AppState, Snapshot};
 use super::stats::UpstreamStats;
+use super::stream_peek::{self, EarlyFailure};
 use super::translate::{self, Shape};
 use crate::config::{AuthType, OAuthTokens, Upstream};
 use crate::convert::responses::ResponsesCtx;
@@ -383,7 +384,7 @@ async fn attempt_all(
 
     let path = inb.parts.uri.path().trim_end_matches('/');
     let query = inb.parts.uri.query();
-    let mut last_response: Option<(Response<Incoming>, &Upstream)> = None;
+    let mut last_response: Option<(Response<Incoming>, &Upstream, Option<Bytes>)> = None;
     let mut last_error: Option<UpstreamError> = None;
     let mut attempts = 0;
     for i in order {
@@ -436,25 +437,50 @@ async fn attempt_all(
             let status = resp.status().as_u16();
             let latency = sent.elapsed();
             stats.answered(status, latency.as_millis() as u64);
-            match classify(status) {
+            let mut verdict = classify(status);
+            // A stream that reports overload or a rate limit before any output is a
+            // failure like an HTTP 529 or 429: look at its start first.
+            let (resp, prefix) = if matches!(verdict, Verdict::Serve) && peeks(upstream, &resp) {
+                let (head, mut body) = resp.into_parts();
+                let wait = stream_peek::PEEK_TIME.min(snap.client.idle_stream_timeout);
+                let until = deadline.min(now + wait);
+                let (read, failure) = stream_peek::peek(&mut body, until).await;
+                match failure {
+                    Some(EarlyFailure::RateLimited(rest)) => verdict = Verdict::RestFor(rest),
+                    Some(EarlyFailure::Overloaded(why)) => {
+                        tracing::warn!(id = %request_id, upstream = %upstream.name, "{why}");
+                        verdict = Verdict::Failed;
+                    }
+                    None => {}
+                }
+                (Response::from_parts(head, body), Some(read))
+            } else {
+                (resp, None)
+            };
+            let now = tokio::time::Instant::now();
+            match verdict {
                 Verdict::Serve => {
                     stats.health().success(now, &breaker_cfg, latency);
                     if let Some(s) = &inb.session {
                         state.remember_session(s, &upstream.id);
                     }
                     in_flight.hand_over();
-                    return respond(rc, inb, upstream, stats, resp, breaker_cfg).await;
+                    return respond(rc, inb, upstream, stats, resp, prefix, breaker_cfg).await;
                 }
                 Verdict::ReturnAsIs => {
                     // The request's own fault (400, 404, 413...): the upstream is fine.
                     stats.health().success(now, &breaker_cfg, latency);
                     in_flight.hand_over();
-                    return respond(rc, inb, upstream, stats, resp, breaker_cfg).await;
+                    return respond(rc, inb, upstream, stats, resp, prefix, breaker_cfg).await;
                 }
                 Verdict::RateLimited => {
                     let rest = ratelimit::cooldown(resp.headers(), std::time::SystemTime::now());
                     stats.health().cool_down(now, rest);
                     tracing::info!(id = %request_id, upstream = %upstream.name, "rate limited; resting {}s", rest.as_secs());
+                }
+                Verdict::RestFor(rest) => {
+                    stats.health().cool_down(now, rest);
+                    tracing::info!(id = %request_id, upstream = %upstream.name, "rate limited inside its stream; resting {}ms", rest.as_millis());
                 }
                 Verdict::AuthRefused if tokens.is_some() && !refreshed_after_401 => {
                     refreshed_after_401 = true;
@@ -480,17 +506,17 @@ async fn attempt_all(
                 }
             }
             drop(in_flight);
-            last_response = Some((resp, upstream));
+            last_response = Some((resp, upstream, prefix));
             break;
         }
     }
 
     // Nothing served. The last upstream answer, if there was one, goes back as it is.
-    if let Some((resp, upstream)) = last_response
+    if let Some((resp, upstream, prefix)) = last_response
         && let Some(stats) = snap.stats(&upstream.id).cloned()
     {
         stats.resume();
-        return respond(rc, inb, upstream, stats, resp, breaker_cfg).await;
+        return respond(rc, inb, upstream, stats, resp, prefix, breaker_cfg).await;
     }
     Err(match last_error {
         Some(UpstreamError::Timeout(d)) => GatewayError::Timeout(format!(
@@ -535,11 +561,27 @@ fn build_request(
         .body(Full::new(body))
         .map_err(|e| GatewayError::Internal(e.to_string()))?;
     copy_request_headers(&inb.parts.headers, out.headers_mut());
+    if converted_path.is_some() {
+        drop_client_identity(out.headers_mut());
+    }
     authenticate(upstream, out.headers_mut());
     if let Some(t) = tokens {
         shaping::apply_headers(out.headers_mut(), &t.access_token);
     }
     Ok(out)
+}
+
+/// Streams whose start is looked at before they are served: Responses and Anthropic
+/// streams, which report overload and rate limits as events after a 200.
+fn peeks(upstream: &Upstream, resp: &Response<Incoming>) -> bool {
+    matches!(
+        Shape::of_upstream(upstream),
+        Shape::Responses | Shape::Messages
+    ) && resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|c| c.starts_with("text/event-stream"))
 }
 
 /// Whether subscription tokens are about to expire (and can be refreshed).
@@ -618,6 +660,8 @@ enum Verdict {
     Serve,
     ReturnAsIs,
     RateLimited,
+    /// Rate limited inside a 200 stream, for this long.
+    RestFor(Duration),
     AuthRefused,
     Failed,
 }
@@ -683,6 +727,32 @@ fn rewrite_model(body: &[u8], model: &str) -> Result<Bytes, GatewayError> {
     serde_json::to_vec(&v)
         .map(Bytes::from)
         .map_err(|e| GatewayError::Internal(e.to_string()))
+}
+
+/// On a converted request, the headers that describe the client's own API session and
+/// installation (Codex's `x-codex-*` turn metadata, `session-id`, `thread-id`,
+/// `originator`, OpenAI beta flags) mean nothing to the other vendor: not sent there.
+fn drop_client_identity(h: &mut HeaderMap) {
+    let names: Vec<header::HeaderName> = h
+        .keys()
+        .filter(|n| {
+            let n = n.as_str();
+            n.starts_with("x-codex-")
+                || n.starts_with("openai-")
+                || matches!(
+                    n,
+                    "session-id"
+                        | "session_id"
+                        | "thread-id"
+                        | "originator"
+                        | "x-client-request-id"
+                )
+        })
+        .cloned()
+        .collect();
+    for n in names {
+        h.remove(n);
+    }
 }
 
 /// Client headers that go upstream: all but hop-by-hop ones, credentials (replaced

@@ -31,6 +31,7 @@ pub(super) async fn respond(
     upstream: &Upstream,
     stats: Arc<UpstreamStats>,
     resp: Response<Incoming>,
+    prefix: Option<Bytes>,
     breaker: BreakerConfig,
 ) -> Result<Response<GatewayBody>, GatewayError> {
     let status = resp.status();
@@ -66,7 +67,7 @@ pub(super) async fn respond(
 
     if from == to || rc.endpoint.same_api_only() {
         let sse = is_sse.then_some(rc.format);
-        let body = GatewayBody::upstream(incoming, idle, done, sse, None);
+        let body = GatewayBody::upstream(incoming, idle, done, sse, None).with_prefix(prefix);
         return Ok(Response::from_parts(head, body));
     }
 
@@ -85,7 +86,8 @@ pub(super) async fn respond(
             let store = rc.state.responses.clone();
             c.on_final(Box::new(move |answer| store.put(&req, answer)));
         }
-        let body = GatewayBody::upstream(incoming, idle, done, Some(rc.format), conv);
+        let body =
+            GatewayBody::upstream(incoming, idle, done, Some(rc.format), conv).with_prefix(prefix);
         return Ok(Response::from_parts(head, body));
     }
 
@@ -95,7 +97,10 @@ pub(super) async fn respond(
         ERROR_LIMIT
     };
     let bytes = match read_all(incoming, limit, idle).await {
-        Ok(b) => b,
+        Ok(b) => match prefix {
+            Some(p) if !p.is_empty() => Bytes::from([p, b].concat()),
+            _ => b,
+        },
         Err(e) => {
             done.finish(Outcome::UpstreamBroke(e.clone()));
             return Err(GatewayError::BadGateway(format!(
