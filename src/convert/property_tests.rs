@@ -153,6 +153,10 @@ fn openai_request(r: &mut StdRng) -> Value {
     }
     if r.random_bool(0.2) {
         body["response_format"] = if r.random_bool(0.5) {
+            // OpenAI wants the word "json" in the messages for JSON mode.
+            if let Some(msgs) = body["messages"].as_array_mut() {
+                msgs.insert(0, json!({"role": "system", "content": "Answer in JSON."}));
+            }
             json!({"type": "json_object"})
         } else {
             json!({"type": "json_schema", "json_schema": {"name": "out", "schema": {"type": "object", "properties": {"a": {"type": "string"}}}}})
@@ -390,5 +394,57 @@ fn mutated_bodies_never_panic() {
             let _ = OpenAiToAnthropicStream::new("m").push(&ev);
             let _ = ChatToCompletionsStream::new("m").push(&ev);
         }
+    }
+}
+
+fn opts_for(model: &str, keep_reasoning: bool) -> RequestOptions {
+    RequestOptions {
+        upstream_model: model.into(),
+        keep_reasoning,
+    }
+}
+
+#[test]
+fn random_chat_requests_convert_to_valid_responses_requests_and_back() {
+    use super::responses::{chat_to_responses_request, responses_to_chat_request};
+    use super::validate_responses_request;
+    let mut r = StdRng::seed_from_u64(31);
+    for case in 0..CASES {
+        let body = openai_request(&mut r);
+        validate_openai_request(&body)
+            .unwrap_or_else(|e| panic!("case {case}: generator: {e}\n{body:#}"));
+        for model in ["gpt-4.1", "gpt-5"] {
+            let out = chat_to_responses_request(&body, &opts_for(model, false))
+                .unwrap_or_else(|e| panic!("case {case}: {e}\n{body:#}"));
+            validate_responses_request(&out)
+                .unwrap_or_else(|e| panic!("case {case} {model}: {e}\n{body:#}\n{out:#}"));
+            // And that Responses request, as a client's, on to Chat and to Anthropic.
+            let chat = responses_to_chat_request(&out, &opts_for("gpt-4o", false))
+                .unwrap_or_else(|e| panic!("case {case}: {e}\n{out:#}"));
+            validate_openai_request(&chat)
+                .unwrap_or_else(|e| panic!("case {case}: {e}\n{body:#}\n{out:#}\n{chat:#}"));
+            let chat = responses_to_chat_request(&out, &opts_for("claude-x", true))
+                .unwrap_or_else(|e| panic!("case {case}: {e}\n{out:#}"));
+            let ant = openai_to_anthropic_request(&chat, &opts_for("claude-x", true))
+                .unwrap_or_else(|e| panic!("case {case}: {e}\n{chat:#}"));
+            validate_anthropic_request(&ant)
+                .unwrap_or_else(|e| panic!("case {case}: {e}\n{out:#}\n{ant:#}"));
+        }
+    }
+}
+
+#[test]
+fn random_anthropic_requests_convert_to_valid_responses_requests() {
+    use super::responses::chat_to_responses_request;
+    use super::validate_responses_request;
+    let mut r = StdRng::seed_from_u64(37);
+    for case in 0..CASES {
+        let body = anthropic_request(&mut r);
+        let chat = anthropic_to_openai_request(&body, &opts_for("gpt-5", true))
+            .unwrap_or_else(|e| panic!("case {case}: {e}\n{body:#}"));
+        let out = chat_to_responses_request(&chat, &opts_for("gpt-5", false))
+            .unwrap_or_else(|e| panic!("case {case}: {e}\n{chat:#}"));
+        validate_responses_request(&out)
+            .unwrap_or_else(|e| panic!("case {case}: {e}\n{body:#}\n{out:#}"));
     }
 }
