@@ -16,6 +16,28 @@ pub const JSON_TOOL_NAME: &str = "json_response";
 /// `max_tokens` for Anthropic when the OpenAI request names none.
 pub const DEFAULT_MAX_TOKENS: u64 = 4096;
 
+/// The output limit of an Anthropic model, for requests that name none and come from
+/// a client (Codex) whose API has no required limit: a long patch must not be cut at
+/// [`DEFAULT_MAX_TOKENS`]. Older, smaller models keep their own ceilings.
+pub fn anthropic_output_limit(model: &str) -> u64 {
+    let m = model.rsplit('/').next().unwrap_or(model);
+    if m.starts_with("claude-3-5-haiku") || m.starts_with("claude-3-5-sonnet") {
+        8192
+    } else if m.starts_with("claude-3-haiku") || m.starts_with("claude-3-opus") {
+        4096
+    } else if m.starts_with("claude-opus-4-0")
+        || m.starts_with("claude-opus-4-1")
+        || m.starts_with("claude-opus-4-2025")
+        || m.starts_with("claude-4-opus")
+    {
+        32000
+    } else if m.starts_with("claude") {
+        64000
+    } else {
+        DEFAULT_MAX_TOKENS
+    }
+}
+
 /// OpenAI's limit on function names.
 pub const OPENAI_TOOL_NAME_MAX: usize = 64;
 

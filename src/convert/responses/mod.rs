@@ -32,4 +32,6 @@ pub use stream_in::ResponsesToChatStream;
 pub use stream_out::ChatToResponsesStream;
 
 #[cfg(test)]
+mod golden_tests;
+#[cfg(test)]
 mod tests;

@@ -9,8 +9,9 @@
 //! calls of such a tool go back as `custom_tool_call`s (see `ResponsesCtx`).
 //!
 //! Reasoning items are replayed as the `thinking_blocks` extension only when
-//! `keep_reasoning` is set (the next step is a converter that reads it); a real Chat
-//! upstream gets no reasoning back.
+//! `keep_reasoning` is set (the next step is the Anthropic converter); a real Chat
+//! upstream gets no reasoning back. On that way to Anthropic a request without
+//! `max_output_tokens` gets the model's output ceiling (Anthropic requires a limit).
 //!
 //! Dropped knowingly: `store`, `include`, `metadata`, `truncation`, `background`,
 //! `top_logprobs`, hosted `web_search` tools (and `web_search_call` history items).
@@ -20,6 +21,7 @@
 use serde_json::{Map, Value, json};
 
 use super::common::{CUSTOM_INPUT_FIELD, NAMESPACE_SEPARATOR, block_of_reasoning_item};
+use crate::convert::common::anthropic_output_limit;
 use crate::convert::{ConvertError, RequestOptions};
 
 /// Convert a Responses request body into a Chat Completions body (`input` already
@@ -104,6 +106,14 @@ pub fn responses_to_chat_request(
         out.insert("verbosity".into(), v.clone());
     }
     match body.get("max_output_tokens") {
+        // Codex names no limit; on its way to Anthropic (which needs one) the
+        // model's own ceiling stands in, not the gateway's small default.
+        None | Some(Value::Null) if opts.keep_reasoning => {
+            out.insert(
+                "max_completion_tokens".into(),
+                json!(anthropic_output_limit(&opts.upstream_model)),
+            );
+        }
         None | Some(Value::Null) => {}
         Some(v) => match v.as_u64() {
             Some(n) if n > 0 => {
