@@ -412,7 +412,7 @@ _GATEWAYS: list[Gateway] = []  # running ones, for the reset fixture
 
 
 def make_gateway(root: Path, name: str, mocks: Mocks, routes: list[list[str]] = ()) -> Gateway:
-    """A configured, running gateway in its own HOME, with both mocks as upstreams."""
+    """A configured, running gateway in its own HOME, with the three mocks as upstreams."""
     if not GATEWAY_BIN.exists():
         pytest.exit(f"{GATEWAY_BIN} is missing: run `cargo build --bin llm-gateway` (scripts/e2e.sh does)", 2)
     home = root / name
@@ -428,6 +428,12 @@ def make_gateway(root: Path, name: str, mocks: Mocks, routes: list[list[str]] = 
     gw.cli(
         "upstream", "add", "--type", "api-key", "--provider", "openai", "--name", "oai",
         "--key", OPENAI_UPSTREAM_KEY, "--base-url", mocks.openai.base_url,
+    )  # fmt: skip
+    # The Responses mock serves only the models named for it (gpt-* stays on `oai`).
+    gw.cli(
+        "upstream", "add", "--type", "api-key", "--provider", "openai", "--api", "responses",
+        "--name", "resp", "--key", RESPONSES_UPSTREAM_KEY, "--base-url", mocks.responses.base_url,
+        "--models", "gpt-5-codex,resp-*",
     )  # fmt: skip
     for r in routes:
         gw.cli("route", "add", *r)
@@ -457,6 +463,22 @@ def gateway_to_openai(workdir: Path, mocks: Mocks):
     `gpt-4o` (for Anthropic clients → OpenAI upstream conversion tests)."""
     gw = make_gateway(
         workdir, "gateway-to-openai", mocks, routes=[["--match", "claude-*", "--upstream", "oai", "--model", "gpt-4o"]]
+    )
+    try:
+        yield gw
+    finally:
+        gw.stop()
+
+
+@pytest.fixture(scope="session")
+def gateway_to_responses(workdir: Path, mocks: Mocks):
+    """A gateway that sends every `claude-*` model to the Responses mock as
+    `gpt-5-codex` (Anthropic clients, Claude Code included, on a Responses upstream)."""
+    gw = make_gateway(
+        workdir,
+        "gateway-to-responses",
+        mocks,
+        routes=[["--match", "claude-*", "--upstream", "resp", "--model", "gpt-5-codex"]],
     )
     try:
         yield gw

@@ -428,8 +428,9 @@ def test_status_counts_the_traffic(
     assert ANTHROPIC_UPSTREAM_KEY not in text and OPENAI_UPSTREAM_KEY not in text, "status must not show upstream keys"
 
 
-def test_health_probes_both_upstreams(gateway: Gateway):
-    """`llm-gateway health --json` exits 0 and finds both mocks reachable."""
+def test_health_probes_every_upstream(gateway: Gateway):
+    """`llm-gateway health --json` exits 0 and finds the three mocks reachable (the
+    Responses one answers `/v1/models` like OpenAI's)."""
     health = gateway.cli("health")
     assert health["healthy"] is True, health
-    assert {u["name"]: u["reachable"] for u in health["upstreams"]} == {"ant": True, "oai": True}
+    assert {u["name"]: u["reachable"] for u in health["upstreams"]} == {"ant": True, "oai": True, "resp": True}
