@@ -214,6 +214,8 @@ fn upstreams_are_redacted_everywhere() {
             "oauth",
             "--provider",
             "openai",
+            "--api",
+            "chat",
             "--name",
             "sub",
         ],

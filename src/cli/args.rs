@@ -38,7 +38,7 @@ pub enum Command {
     /// Send models to chosen upstreams, optionally renaming them
     #[command(subcommand)]
     Route(RouteCommand),
-    /// Claude subscription logins: start, status, refresh, import
+    /// Subscription logins (Claude Pro/Max, ChatGPT Plus/Pro): start, status, refresh, import
     #[command(subcommand)]
     Oauth(OauthCommand),
     /// Proxy settings for upstream traffic (http_proxy, https_proxy, no_proxy)
@@ -147,7 +147,9 @@ pub enum UpstreamCommand {
     /// `--provider openai --base-url URL` reaches any OpenAI-compatible service
     /// (DeepSeek, DashScope, OpenRouter, Ollama, vLLM); include the `/v1` part.
     /// `--provider openai --api responses` sends requests to the Responses API.
-    /// `--type oauth --provider anthropic` logs in with a Claude Pro/Max subscription.
+    /// `--type oauth --provider anthropic` logs in with a Claude Pro/Max subscription;
+    /// `--type oauth --provider openai` with a ChatGPT Plus/Pro subscription (the login
+    /// Codex CLI uses; served as a Responses upstream on the ChatGPT Codex backend).
     Add(UpstreamAdd),
     /// List upstreams (keys redacted)
     List,
@@ -173,8 +175,9 @@ pub struct UpstreamAdd {
     pub provider: ProviderArg,
     /// For --provider openai: the API to call, Chat Completions or Responses
     /// (`/v1/responses`, needed for Responses-only models such as gpt-5-codex)
-    #[arg(long, value_enum, default_value_t = ApiArg::Chat)]
-    pub api: ApiArg,
+    /// [default: chat; a ChatGPT subscription (--type oauth) is always responses]
+    #[arg(long, value_enum)]
+    pub api: Option<ApiArg>,
     /// A name to recognise the upstream by (unique)
     #[arg(long)]
     pub name: String,
@@ -198,7 +201,8 @@ pub struct UpstreamAdd {
     /// oauth: start from this refresh token (it is refreshed at once) instead of a login
     #[arg(long, value_name = "TOKEN", conflicts_with = "access_token")]
     pub refresh_token: Option<String>,
-    /// oauth: use this access token as is (e.g. a long-lived `claude setup-token` token)
+    /// oauth: use this access token as is (e.g. a long-lived `claude setup-token` token;
+    /// for ChatGPT the account id is read from the token)
     #[arg(long, value_name = "TOKEN")]
     pub access_token: Option<String>,
     /// oauth: when --access-token expires (RFC 3339, e.g. 2027-01-01T00:00:00Z)
@@ -212,13 +216,16 @@ pub struct LoginArgs {
     /// Do not try to open a browser; just print the URL
     #[arg(long)]
     pub no_browser: bool,
-    /// Paste `code#state` from Anthropic's page [default when no browser can be used]
+    /// Paste what the login ends with: `code#state` from Anthropic's page, or for
+    /// ChatGPT the `http://localhost:1455/auth/callback?code=...` URL the browser was
+    /// sent to [default when no browser can be used]
     #[arg(long, conflicts_with = "callback")]
     pub paste: bool,
     /// Receive the code on a local callback listener [default on a desktop terminal]
     #[arg(long)]
     pub callback: bool,
-    /// Port for the local callback listener (0 = any free port)
+    /// Port for the local callback listener (0 = the provider's: any free port for
+    /// Claude, 1455 for ChatGPT, whose login only accepts that one)
     #[arg(long, default_value_t = 0, value_name = "PORT")]
     pub callback_port: u16,
 }
@@ -235,14 +242,21 @@ pub enum OauthCommand {
     Status { id: String },
     /// Refresh the tokens now
     Refresh { id: String },
-    /// Add (or update) an upstream from an existing Claude Code login
+    /// Add (or update) an upstream from an existing Claude Code or Codex login
+    ///
+    /// Once the gateway refreshes an imported login, the refresh token the other CLI
+    /// holds is spent: that CLI will ask you to log in again.
     Import {
-        /// Claude Code's credentials file [default: ~/.claude/.credentials.json]
+        /// Whose login: anthropic (Claude Code) or openai (Codex, a ChatGPT login)
+        #[arg(long, value_enum, default_value_t = ProviderArg::Anthropic)]
+        provider: ProviderArg,
+        /// The credentials file [default: ~/.claude/.credentials.json ($CLAUDE_CONFIG_DIR),
+        /// or for openai ~/.codex/auth.json ($CODEX_HOME)]
         #[arg(long, value_name = "PATH")]
         file: Option<std::path::PathBuf>,
-        /// Name of the new upstream
-        #[arg(long, default_value = "claude-code")]
-        name: String,
+        /// Name of the new upstream [default: claude-code, or codex for openai]
+        #[arg(long)]
+        name: Option<String>,
         /// Update this existing OAuth upstream instead of adding one
         #[arg(long, value_name = "ID")]
         upstream: Option<String>,

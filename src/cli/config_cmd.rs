@@ -16,6 +16,8 @@ pub fn redacted(c: &Config) -> Config {
         if let Some(t) = &mut u.oauth {
             t.access_token = redact(&t.access_token);
             t.refresh_token = t.refresh_token.as_deref().map(redact);
+            t.id_token = t.id_token.as_deref().map(redact);
+            t.account_id = t.account_id.as_deref().map(redact);
         }
     }
     for p in [

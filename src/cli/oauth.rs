@@ -1,4 +1,5 @@
-//! `llm-gateway oauth ...` and the token side of `upstream add --type oauth`.
+//! `llm-gateway oauth ...` and the token side of `upstream add --type oauth`, for
+//! Claude and ChatGPT logins alike: the upstream's provider picks the OAuth client.
 
 use std::io::IsTerminal;
 use std::time::Duration;
@@ -7,11 +8,11 @@ use serde_json::json;
 
 use super::args::{LoginArgs, OauthCommand};
 use super::{CliError, CliResult, Ctx, user_error};
-use crate::config::{AuthType, OAuthTokens, Provider, Status, Upstream};
-use crate::oauth::client;
+use crate::config::{Api, AuthType, OAuthTokens, Provider, Status, Upstream};
+use crate::keys::redact;
 use crate::oauth::login::{self, LoginOptions, Mode};
 use crate::oauth::refresh::{When, refresh_locked};
-use crate::oauth::{Endpoints, import};
+use crate::oauth::{Endpoints, ProviderEndpoints, client, import, jwt};
 use crate::upstream::UpstreamClient;
 use crate::util::{Timestamp, new_id};
 
@@ -37,6 +38,7 @@ fn oauth_error(e: impl std::fmt::Display) -> CliError {
 /// Tokens for a new OAuth upstream: from a refresh token, an access token, or a login.
 pub fn obtain_tokens(
     ctx: &Ctx,
+    provider: Provider,
     refresh_token: Option<String>,
     access_token: Option<String>,
     expires_at: Option<String>,
@@ -58,30 +60,37 @@ pub fn obtain_tokens(
                     })
             })
             .transpose()?;
+        let account_id = match provider {
+            Provider::Anthropic => None,
+            Provider::Openai => Some(jwt::chatgpt_account_id(&access).ok_or_else(|| {
+                user_error(
+                    "this access token carries no ChatGPT account id; log in instead \
+                     (omit --access-token) or pass --refresh-token",
+                )
+            })?),
+        };
         return Ok(OAuthTokens {
+            expires_at: expires_at.or_else(|| jwt::expiry(&access)),
             access_token: access,
-            refresh_token: None,
-            expires_at,
-            scopes: Vec::new(),
-            last_refresh_at: None,
-            last_error: None,
-            needs_login: false,
+            account_id,
+            ..Default::default()
         });
     }
     let http = http(ctx)?;
     let endpoints = Endpoints::from_env();
+    let p = endpoints.get(provider);
     let rt = runtime()?;
     if let Some(r) = refresh_token {
         return rt
-            .block_on(client::refresh(&http, &endpoints, r.trim()))
+            .block_on(client::refresh(&http, p, r.trim()))
             .map_err(oauth_error);
     }
-    run_login(&http, &endpoints, &rt, login_args)
+    run_login(&http, p, &rt, login_args)
 }
 
 fn run_login(
     http: &UpstreamClient,
-    endpoints: &Endpoints,
+    p: &ProviderEndpoints,
     rt: &tokio::runtime::Runtime,
     a: &LoginArgs,
 ) -> CliResult<OAuthTokens> {
@@ -101,7 +110,7 @@ fn run_login(
         callback_port: a.callback_port,
         timeout: Duration::from_secs(600),
     };
-    login::login(http, endpoints, rt, &opts).map_err(oauth_error)
+    login::login(http, p, rt, &opts).map_err(oauth_error)
 }
 
 fn find_oauth(c: &crate::config::Config, id: &str) -> CliResult<usize> {
@@ -121,6 +130,9 @@ fn status_json(u: &Upstream) -> serde_json::Value {
     json!({
         "id": u.id,
         "name": u.name,
+        "provider": u.provider,
+        "account_id": t.and_then(|t| t.account_id.as_deref()).map(redact),
+        "plan": t.and_then(|t| t.id_token.as_deref()).and_then(jwt::chatgpt_plan_type),
         "has_access_token": t.is_some_and(|t| !t.access_token.is_empty()),
         "access_token": t.map(|t| crate::keys::redact(&t.access_token)),
         "has_refresh_token": t.is_some_and(|t| t.refresh_token.is_some()),
@@ -139,9 +151,11 @@ pub fn run(ctx: &Ctx, cmd: OauthCommand) -> CliResult {
             let c = ctx.store.load()?;
             let i = find_oauth(&c, &id)?;
             let upstream_id = c.upstreams[i].id.clone();
+            let provider = c.upstreams[i].provider;
             let http = http(ctx)?;
             let rt = runtime()?;
-            let tokens = run_login(&http, &Endpoints::from_env(), &rt, &login)?;
+            let endpoints = Endpoints::from_env();
+            let tokens = run_login(&http, endpoints.get(provider), &rt, &login)?;
             let u = ctx.store.update(|c| {
                 let i = find_oauth(c, &upstream_id)?;
                 c.upstreams[i].oauth = Some(tokens);
@@ -158,6 +172,13 @@ pub fn run(ctx: &Ctx, cmd: OauthCommand) -> CliResult {
             let v = status_json(u);
             ctx.out.emit(&v, || {
                 let mut out = format!("upstream:      {} ({})\n", u.name, u.id);
+                if let Some(a) = v["account_id"].as_str() {
+                    let plan = v["plan"]
+                        .as_str()
+                        .map(|p| format!(" ({p})"))
+                        .unwrap_or_default();
+                    out.push_str(&format!("account:       {a}{plan}\n"));
+                }
                 out.push_str(&format!(
                     "access token:  {}\n",
                     v["access_token"].as_str().unwrap_or("none")
@@ -221,52 +242,83 @@ pub fn run(ctx: &Ctx, cmd: OauthCommand) -> CliResult {
             })?;
         }
         OauthCommand::Import {
+            provider,
             file,
             name,
             upstream,
-        } => {
-            let path = file
-                .or_else(import::default_path)
-                .ok_or_else(|| user_error("cannot find a home directory; pass --file"))?;
-            let tokens = import::read(&path).map_err(user_error)?;
-            let u = ctx.store.update(|c| {
-                if let Some(id) = &upstream {
-                    let i = find_oauth(c, id)?;
-                    c.upstreams[i].oauth = Some(tokens);
-                    return Ok::<_, CliError>(c.upstreams[i].clone());
-                }
-                if c.upstream_index(&name).is_some() {
-                    return Err(user_error(format!(
-                        "an upstream named {name:?} already exists; pass --name or --upstream"
-                    )));
-                }
-                let u = Upstream {
-                    id: new_id("up"),
-                    name: name.clone(),
-                    provider: Provider::Anthropic,
-                    api: Default::default(),
-                    auth_type: AuthType::OAuth,
-                    base_url: None,
-                    api_key: None,
-                    status: Status::Enabled,
-                    priority: 0,
-                    weight: 1,
-                    models: Vec::new(),
-                    oauth: Some(tokens),
-                    created_at: Timestamp::now(),
-                };
-                c.upstreams.push(u.clone());
-                Ok(u)
-            })?;
-            let v = status_json(&u);
-            ctx.out.emit(&v, || {
-                format!(
-                    "Imported the Claude Code login from {} into upstream {:?}.",
-                    path.display(),
-                    u.name
-                )
-            })?;
-        }
+        } => import_login(ctx, provider.into(), file, name, upstream)?,
     }
+    Ok(())
+}
+
+/// `oauth import`: add (or update) an upstream from Claude Code's or Codex's login.
+fn import_login(
+    ctx: &Ctx,
+    provider: Provider,
+    file: Option<std::path::PathBuf>,
+    name: Option<String>,
+    upstream: Option<String>,
+) -> CliResult {
+    let source = import::source_name(provider);
+    let path = file
+        .or_else(|| import::default_path(provider))
+        .ok_or_else(|| user_error("cannot find a home directory; pass --file"))?;
+    let tokens = import::read(provider, &path).map_err(user_error)?;
+    let name = name.unwrap_or_else(|| match provider {
+        Provider::Anthropic => "claude-code".into(),
+        Provider::Openai => "codex".into(),
+    });
+    let u = ctx.store.update(|c| {
+        if let Some(id) = &upstream {
+            let i = find_oauth(c, id)?;
+            if c.upstreams[i].provider != provider {
+                return Err(user_error(format!(
+                    "upstream {:?} is a {} login, not {provider}",
+                    c.upstreams[i].name, c.upstreams[i].provider
+                )));
+            }
+            c.upstreams[i].oauth = Some(tokens);
+            return Ok::<_, CliError>(c.upstreams[i].clone());
+        }
+        if c.upstream_index(&name).is_some() {
+            return Err(user_error(format!(
+                "an upstream named {name:?} already exists; pass --name or --upstream"
+            )));
+        }
+        let u = Upstream {
+            id: new_id("up"),
+            name: name.clone(),
+            provider,
+            api: match provider {
+                Provider::Anthropic => Api::Chat,
+                Provider::Openai => Api::Responses,
+            },
+            auth_type: AuthType::OAuth,
+            base_url: None,
+            api_key: None,
+            status: Status::Enabled,
+            priority: 0,
+            weight: 1,
+            models: Vec::new(),
+            oauth: Some(tokens),
+            created_at: Timestamp::now(),
+        };
+        c.upstreams.push(u.clone());
+        Ok(u)
+    })?;
+    let v = status_json(&u);
+    ctx.out.emit(&v, || {
+        let mut out = format!(
+            "Imported the {source} login from {} into upstream {:?}.",
+            path.display(),
+            u.name
+        );
+        if u.oauth.as_ref().is_some_and(|t| t.refresh_token.is_some()) {
+            out.push_str(&format!(
+                "\nOnce the gateway refreshes it, {source} on this machine will need a new login."
+            ));
+        }
+        out
+    })?;
     Ok(())
 }

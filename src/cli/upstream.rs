@@ -138,16 +138,19 @@ fn add(ctx: &Ctx, a: UpstreamAdd) -> CliResult {
             (AuthType::ApiKey, Some(read_key(a.key)?), None)
         }
         AuthTypeArg::Oauth => {
-            if !matches!(a.provider, super::args::ProviderArg::Anthropic) {
-                return Err(user_error(
-                    "subscription (oauth) logins are supported for --provider anthropic",
-                ));
-            }
             if a.key.is_some() {
                 return Err(user_error("--key is for --type api-key"));
             }
+            if a.api == Some(super::args::ApiArg::Chat)
+                && matches!(a.provider, super::args::ProviderArg::Openai)
+            {
+                return Err(user_error(
+                    "a ChatGPT subscription serves the Responses API only; drop --api chat",
+                ));
+            }
             let tokens = super::oauth::obtain_tokens(
                 ctx,
+                a.provider.into(),
                 a.refresh_token,
                 a.access_token,
                 a.expires_at,
@@ -156,9 +159,12 @@ fn add(ctx: &Ctx, a: UpstreamAdd) -> CliResult {
             (AuthType::OAuth, None, Some(tokens))
         }
     };
-    if a.api == super::args::ApiArg::Responses
-        && !matches!(a.provider, super::args::ProviderArg::Openai)
-    {
+    let api = match (a.provider, a.auth_type, a.api) {
+        (super::args::ProviderArg::Openai, AuthTypeArg::Oauth, _) => Api::Responses,
+        (_, _, Some(api)) => api.into(),
+        (_, _, None) => Api::Chat,
+    };
+    if api == Api::Responses && !matches!(a.provider, super::args::ProviderArg::Openai) {
         return Err(user_error(
             "--api responses is for --provider openai (Anthropic upstreams speak Messages)",
         ));
@@ -167,7 +173,7 @@ fn add(ctx: &Ctx, a: UpstreamAdd) -> CliResult {
         id: new_id("up"),
         name,
         provider: a.provider.into(),
-        api: a.api.into(),
+        api,
         auth_type,
         base_url: a.base_url.map(|u| u.trim_end_matches('/').to_string()),
         api_key,

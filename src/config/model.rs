@@ -252,7 +252,7 @@ pub struct Upstream {
 
 /// Tokens of a subscription (OAuth) login. The server refreshes them before they
 /// expire and writes the rotated refresh token back under the config lock.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OAuthTokens {
     pub access_token: String,
@@ -270,6 +270,14 @@ pub struct OAuthTokens {
     /// The refresh token was refused: the account is skipped until `oauth start`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub needs_login: bool,
+    /// ChatGPT logins: the OpenID ID token (a JWT) the account id was read from.
+    /// Redacted in every output.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+    /// ChatGPT logins: the account (workspace) requests are billed to, sent as
+    /// `chatgpt-account-id`. Redacted in every output.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_id: Option<String>,
 }
 
 fn default_weight() -> u32 {
@@ -297,10 +305,22 @@ impl Upstream {
         }
     }
 
+    /// The explicit `base_url`, else the provider's public API — or, for a ChatGPT
+    /// subscription (`openai` + `oauth`), the Codex backend
+    /// (`LLM_GATEWAY_CODEX_BASE_URL`, default `https://chatgpt.com/backend-api/codex`).
     pub fn base_url(&self) -> &str {
         self.base_url
             .as_deref()
-            .unwrap_or_else(|| self.provider.default_base_url())
+            .unwrap_or_else(|| match (self.provider, self.auth_type) {
+                (Provider::Openai, AuthType::OAuth) => crate::oauth::codex_base_url(),
+                _ => self.provider.default_base_url(),
+            })
+    }
+
+    /// A ChatGPT (Codex) subscription login: requests need [`crate::oauth::chatgpt`]
+    /// shaping.
+    pub fn is_chatgpt_subscription(&self) -> bool {
+        self.provider == Provider::Openai && self.auth_type == AuthType::OAuth
     }
 }
 

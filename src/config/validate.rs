@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use super::model::{AuthType, Config, Provider};
+use super::model::{Api, AuthType, Config, Provider};
 
 /// All problems with `config`; empty when it is valid.
 pub fn problems(config: &Config) -> Vec<String> {
@@ -72,9 +72,10 @@ pub fn problems(config: &Config) -> Vec<String> {
             AuthType::ApiKey if u.api_key.as_deref().is_none_or(str::is_empty) => {
                 out.push(format!("upstream {:?} (api-key) has no api_key", u.name));
             }
-            AuthType::OAuth if u.provider != Provider::Anthropic => {
+            AuthType::OAuth if u.provider == Provider::Openai && u.api != Api::Responses => {
                 out.push(format!(
-                    "upstream {:?}: oauth logins are supported for provider anthropic only",
+                    "upstream {:?}: a ChatGPT (openai oauth) login serves the Responses API; \
+                     set `api: responses`",
                     u.name
                 ));
             }

@@ -1,23 +1,23 @@
-//! The OAuth protocol calls: authorize URL, code exchange, refresh.
-//!
-//! The `oauth2` crate builds the requests and parses the answers; they travel over
-//! the gateway's own HTTPS client (so the configured proxy applies). Anthropic's
-//! token endpoint takes JSON, not a form, so the transport re-encodes the form body
-//! the crate produces as a JSON object of the same fields.
+//! The OAuth protocol calls, for any provider in [`super::provider`]: the authorize
+//! URL (PKCE S256 and a random state, built by the `oauth2` crate), the code
+//! exchange and the refresh. The token calls travel over the gateway's own HTTPS
+//! client (so the configured proxy applies), with the body encoding the provider
+//! wants: Anthropic takes JSON, OpenAI a form for the exchange and JSON for refresh.
 
 use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
-use oauth2::basic::{BasicClient, BasicErrorResponseType};
+use oauth2::basic::BasicClient;
 use oauth2::{
-    AuthType, AuthUrl, AuthorizationCode, ClientId, CsrfToken, HttpRequest, HttpResponse,
-    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RefreshToken, RequestTokenError, Scope,
-    StandardErrorResponse, TokenResponse, TokenUrl,
+    AuthUrl, ClientId, CsrfToken, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope,
 };
+use serde::Deserialize;
+use serde_json::Value;
 
-use super::{CLIENT_ID, Endpoints, SCOPES};
-use crate::config::OAuthTokens;
+use super::provider::{BodyEncoding, ProviderEndpoints};
+use super::{form, jwt};
+use crate::config::{OAuthTokens, Provider};
 use crate::upstream::UpstreamClient;
 use crate::util::Timestamp;
 
@@ -45,41 +45,23 @@ pub struct Authorization {
     pub redirect_uri: String,
 }
 
-fn client(
-    endpoints: &Endpoints,
-    redirect: Option<&str>,
-) -> Result<
-    oauth2::basic::BasicClient<
-        oauth2::EndpointSet,
-        oauth2::EndpointNotSet,
-        oauth2::EndpointNotSet,
-        oauth2::EndpointNotSet,
-        oauth2::EndpointSet,
-    >,
-    OAuthError,
-> {
-    let bad = |u: &str| OAuthError::BadUrl(u.to_string());
-    let mut c = BasicClient::new(ClientId::new(CLIENT_ID.to_string()))
-        .set_auth_type(AuthType::RequestBody)
-        .set_auth_uri(
-            AuthUrl::new(endpoints.authorize.clone()).map_err(|_| bad(&endpoints.authorize))?,
-        )
-        .set_token_uri(TokenUrl::new(endpoints.token.clone()).map_err(|_| bad(&endpoints.token))?);
-    if let Some(r) = redirect {
-        c = c.set_redirect_uri(RedirectUrl::new(r.to_string()).map_err(|_| bad(r))?);
-    }
-    Ok(c)
-}
-
 /// Build the authorize URL with a fresh PKCE verifier and state.
-pub fn authorize(endpoints: &Endpoints, redirect_uri: &str) -> Result<Authorization, OAuthError> {
+pub fn authorize(p: &ProviderEndpoints, redirect_uri: &str) -> Result<Authorization, OAuthError> {
+    let bad = |u: &str| OAuthError::BadUrl(u.to_string());
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-    let (url, state) = client(endpoints, Some(redirect_uri))?
+    let client = BasicClient::new(ClientId::new(p.client_id.to_string()))
+        .set_auth_uri(AuthUrl::new(p.authorize.clone()).map_err(|_| bad(&p.authorize))?)
+        .set_redirect_uri(
+            RedirectUrl::new(redirect_uri.to_string()).map_err(|_| bad(redirect_uri))?,
+        );
+    let mut request = client
         .authorize_url(CsrfToken::new_random)
-        .add_extra_param("code", "true")
-        .add_scopes(SCOPES.iter().map(|s| Scope::new(s.to_string())))
-        .set_pkce_challenge(challenge)
-        .url();
+        .add_scopes(p.scopes.iter().map(|s| Scope::new(s.to_string())))
+        .set_pkce_challenge(challenge);
+    for (k, v) in p.authorize_params {
+        request = request.add_extra_param(*k, *v);
+    }
+    let (url, state) = request.url();
     Ok(Authorization {
         url: url.to_string(),
         state: state.secret().clone(),
@@ -88,10 +70,10 @@ pub fn authorize(endpoints: &Endpoints, redirect_uri: &str) -> Result<Authorizat
     })
 }
 
-/// Exchange an authorization code (with the state it came back with).
+/// Exchange an authorization code (with the state it came back with, if any).
 pub async fn exchange(
     http: &UpstreamClient,
-    endpoints: &Endpoints,
+    p: &ProviderEndpoints,
     auth: Authorization,
     code: &str,
     returned_state: Option<&str>,
@@ -99,154 +81,195 @@ pub async fn exchange(
     if returned_state.is_some_and(|s| s != auth.state) {
         return Err(OAuthError::StateMismatch);
     }
-    let c = client(endpoints, Some(&auth.redirect_uri))?;
-    let resp = c
-        .exchange_code(AuthorizationCode::new(code.to_string()))
-        .add_extra_param("state", auth.state.clone())
-        .set_pkce_verifier(auth.verifier)
-        .request_async(&|req| transport(http, req))
-        .await
-        .map_err(token_error)?;
-    Ok(tokens_from(&resp, None))
+    let mut fields = vec![
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", auth.redirect_uri.as_str()),
+        ("client_id", p.client_id),
+        ("code_verifier", auth.verifier.secret().as_str()),
+    ];
+    if p.state_in_exchange {
+        fields.push(("state", auth.state.as_str()));
+    }
+    let answer = token_call(http, p, p.exchange_encoding, &fields, false).await?;
+    tokens_from(p.provider, answer, None)
 }
 
 /// Spend a refresh token for a new access token (and, usually, a new refresh token).
 pub async fn refresh(
     http: &UpstreamClient,
-    endpoints: &Endpoints,
+    p: &ProviderEndpoints,
     refresh_token: &str,
 ) -> Result<OAuthTokens, OAuthError> {
-    let c = client(endpoints, None)?;
-    let resp = c
-        .exchange_refresh_token(&RefreshToken::new(refresh_token.to_string()))
-        .request_async(&|req| transport(http, req))
-        .await
-        .map_err(token_error)?;
-    Ok(tokens_from(&resp, Some(refresh_token)))
+    let fields = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", refresh_token),
+        ("client_id", p.client_id),
+    ];
+    let answer = token_call(http, p, p.refresh_encoding, &fields, true).await?;
+    tokens_from(p.provider, answer, Some(refresh_token))
 }
 
-fn tokens_from(resp: &oauth2::basic::BasicTokenResponse, old_refresh: Option<&str>) -> OAuthTokens {
+/// Fresh tokens from a refresh, keeping what the answer did not repeat (scopes,
+/// the ID token and the account id: OpenAI may omit the ID token on refresh).
+pub fn merge_refreshed(mut fresh: OAuthTokens, old: &OAuthTokens) -> OAuthTokens {
+    if fresh.scopes.is_empty() {
+        fresh.scopes = old.scopes.clone();
+    }
+    if fresh.id_token.is_none() {
+        fresh.id_token = old.id_token.clone();
+    }
+    if fresh.account_id.is_none() {
+        fresh.account_id = old.account_id.clone();
+    }
+    fresh
+}
+
+/// A successful token answer.
+#[derive(Deserialize)]
+struct TokenAnswer {
+    access_token: String,
+    #[serde(default)]
+    refresh_token: Option<String>,
+    #[serde(default)]
+    id_token: Option<String>,
+    #[serde(default)]
+    expires_in: Option<Value>,
+    #[serde(default)]
+    scope: Option<String>,
+}
+
+fn tokens_from(
+    provider: Provider,
+    a: TokenAnswer,
+    old_refresh: Option<&str>,
+) -> Result<OAuthTokens, OAuthError> {
+    if a.access_token.trim().is_empty() {
+        return Err(OAuthError::Server("the answer has no access token".into()));
+    }
     let now = Timestamp::now();
-    OAuthTokens {
-        access_token: resp.access_token().secret().clone(),
-        refresh_token: resp
-            .refresh_token()
-            .map(|r| r.secret().clone())
+    let expires_in = a.expires_in.as_ref().and_then(|v| match v {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    });
+    let expires_at = match expires_in {
+        Some(secs) => now.checked_add(Duration::from_secs(secs)),
+        // ChatGPT access tokens are JWTs that carry their own expiry.
+        None => jwt::expiry(&a.access_token),
+    };
+    let id_token = a.id_token.filter(|t| !t.is_empty());
+    let account_id = match provider {
+        Provider::Openai => id_token
+            .as_deref()
+            .and_then(jwt::chatgpt_account_id)
+            .or_else(|| jwt::chatgpt_account_id(&a.access_token)),
+        Provider::Anthropic => None,
+    };
+    Ok(OAuthTokens {
+        access_token: a.access_token,
+        refresh_token: a
+            .refresh_token
+            .filter(|r| !r.is_empty())
             .or_else(|| old_refresh.map(String::from)),
-        expires_at: resp.expires_in().and_then(|d| now.checked_add(d)),
-        scopes: resp
-            .scopes()
-            .map(|s| s.iter().map(|x| x.to_string()).collect())
+        expires_at,
+        scopes: a
+            .scope
+            .map(|s| s.split_whitespace().map(String::from).collect())
             .unwrap_or_default(),
         last_refresh_at: Some(now),
-        last_error: None,
-        needs_login: false,
-    }
+        id_token,
+        account_id,
+        ..Default::default()
+    })
 }
 
-type TokenError = RequestTokenError<TransportError, StandardErrorResponse<BasicErrorResponseType>>;
-
-fn token_error(e: TokenError) -> OAuthError {
-    match e {
-        RequestTokenError::ServerResponse(r) => {
-            let detail = match r.error_description() {
-                Some(d) => format!("{}: {d}", r.error()),
-                None => r.error().to_string(),
-            };
-            match r.error() {
-                BasicErrorResponseType::InvalidGrant => OAuthError::InvalidGrant(detail),
-                _ => OAuthError::Server(detail),
-            }
-        }
-        RequestTokenError::Request(e) => OAuthError::Transport(e.to_string()),
-        RequestTokenError::Parse(e, body) => OAuthError::Server(format!(
-            "unexpected answer ({e}): {}",
-            String::from_utf8_lossy(&body[..body.len().min(200)])
-        )),
-        RequestTokenError::Other(e) => OAuthError::Server(e),
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct TransportError(String);
-
-/// Send an oauth2 request over the gateway's client, as JSON.
-async fn transport(
+/// POST one token request and read the answer (or the error it carries).
+async fn token_call(
     http: &UpstreamClient,
-    req: HttpRequest,
-) -> Result<HttpResponse, TransportError> {
-    let (mut parts, body) = req.into_parts();
-    let is_form = parts
-        .headers
-        .get(http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    let body = if is_form {
-        parts.headers.insert(
-            http::header::CONTENT_TYPE,
-            http::HeaderValue::from_static("application/json"),
-        );
-        form_to_json(&body)
-    } else {
-        body
+    p: &ProviderEndpoints,
+    encoding: BodyEncoding,
+    fields: &[(&str, &str)],
+    is_refresh: bool,
+) -> Result<TokenAnswer, OAuthError> {
+    let (content_type, body) = match encoding {
+        BodyEncoding::Json => {
+            let map: serde_json::Map<String, Value> = fields
+                .iter()
+                .map(|(k, v)| (k.to_string(), Value::String(v.to_string())))
+                .collect();
+            (
+                "application/json",
+                serde_json::to_vec(&map).unwrap_or_default(),
+            )
+        }
+        BodyEncoding::Form => (
+            "application/x-www-form-urlencoded",
+            form::encode(fields).into_bytes(),
+        ),
     };
-    parts.headers.remove(http::header::CONTENT_LENGTH);
-    let req = http::Request::from_parts(parts, Full::new(Bytes::from(body)));
+    let req = http::Request::post(p.token.as_str())
+        .header(http::header::CONTENT_TYPE, content_type)
+        .header(http::header::ACCEPT, "application/json")
+        .body(Full::new(Bytes::from(body)))
+        .map_err(|_| OAuthError::BadUrl(p.token.clone()))?;
     let resp = http
         .send(req)
         .await
-        .map_err(|e| TransportError(e.to_string()))?;
-    let (parts, body) = resp.into_parts();
+        .map_err(|e| OAuthError::Transport(e.to_string()))?;
+    let status = resp.status();
     let bytes = tokio::time::timeout(
         Duration::from_secs(30),
-        Limited::new(body, 1 << 20).collect(),
+        Limited::new(resp.into_body(), 1 << 20).collect(),
     )
     .await
-    .map_err(|_| TransportError("timed out reading the answer".into()))?
-    .map_err(|e| TransportError(e.to_string()))?
+    .map_err(|_| OAuthError::Transport("timed out reading the answer".into()))?
+    .map_err(|e| OAuthError::Transport(e.to_string()))?
     .to_bytes();
-    Ok(http::Response::from_parts(parts, bytes.to_vec()))
+    if status.is_success() {
+        return serde_json::from_slice(&bytes)
+            .map_err(|e| OAuthError::Server(format!("unexpected answer (HTTP {status}): {e}")));
+    }
+    Err(error_from(status.as_u16(), &bytes, is_refresh))
 }
 
-/// `a=1&b=x%20y` → `{"a":"1","b":"x y"}`.
-fn form_to_json(body: &[u8]) -> Vec<u8> {
-    let mut map = serde_json::Map::new();
-    for pair in body.split(|b| *b == b'&').filter(|p| !p.is_empty()) {
-        let mut kv = pair.splitn(2, |b| *b == b'=');
-        let k = percent_decode(kv.next().unwrap_or_default());
-        let v = percent_decode(kv.next().unwrap_or_default());
-        map.insert(k, serde_json::Value::String(v));
+/// Read an error answer: `{"error": "invalid_grant", "error_description": ...}`
+/// (RFC 6749) or OpenAI's `{"error": {"code": ..., "message": ...}}`.
+fn error_from(status: u16, body: &[u8], is_refresh: bool) -> OAuthError {
+    let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let code = match &v["error"] {
+        Value::String(s) => Some(s.clone()),
+        Value::Object(o) => o.get("code").and_then(Value::as_str).map(String::from),
+        _ => v["code"].as_str().map(String::from),
+    };
+    let message = v["error_description"]
+        .as_str()
+        .or_else(|| v["error"]["message"].as_str())
+        .map(String::from);
+    let detail = match (&code, &message) {
+        (Some(c), Some(m)) => format!("{c}: {m}"),
+        (Some(c), None) => c.clone(),
+        (None, Some(m)) => format!("HTTP {status}: {m}"),
+        (None, None) => format!(
+            "HTTP {status}: {}",
+            String::from_utf8_lossy(&body[..body.len().min(200)])
+        ),
+    };
+    let refused = matches!(
+        code.as_deref(),
+        Some(
+            "invalid_grant"
+                | "refresh_token_expired"
+                | "refresh_token_reused"
+                | "refresh_token_invalidated"
+        )
+    );
+    // OpenAI answers a dead refresh token with 401; Codex treats that as final too.
+    if refused || (is_refresh && status == 401) {
+        OAuthError::InvalidGrant(detail)
+    } else {
+        OAuthError::Server(detail)
     }
-    serde_json::to_vec(&map).unwrap_or_default()
-}
-
-/// Decode `%XX` and `+` (form and query encoding).
-pub fn percent_decode(s: &[u8]) -> String {
-    let mut out = Vec::with_capacity(s.len());
-    let mut i = 0;
-    while i < s.len() {
-        let hex = s
-            .get(i + 1..i + 3)
-            .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (s[i], hex) {
-            (b'%', Some(v)) => {
-                out.push(v);
-                i += 3;
-            }
-            (b'+', _) => {
-                out.push(b' ');
-                i += 1;
-            }
-            (b, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]
@@ -254,51 +277,75 @@ mod tests {
     use super::*;
 
     #[test]
-    fn form_becomes_json() {
-        let j: serde_json::Value = serde_json::from_slice(&form_to_json(
-            b"grant_type=refresh_token&refresh_token=a%2Bb%3D&x=1+2&bad=%zz&end=%4",
-        ))
-        .unwrap();
-        assert_eq!(j["grant_type"], "refresh_token");
-        assert_eq!(j["refresh_token"], "a+b=");
-        assert_eq!(j["x"], "1 2");
-        assert_eq!(j["bad"], "%zz");
-        assert_eq!(j["end"], "%4");
-    }
-
-    #[test]
-    fn authorize_url_has_pkce_state_and_scopes() {
-        let e = Endpoints {
-            authorize: "https://claude.ai/oauth/authorize".into(),
-            token: "https://platform.claude.com/v1/oauth/token".into(),
-            manual_redirect: "https://platform.claude.com/oauth/code/callback".into(),
-        };
-        let a = authorize(&e, "http://localhost:5555/callback").unwrap();
-        let url = http::Uri::try_from(a.url.as_str()).unwrap();
-        let q = url.query().unwrap();
+    fn authorize_url_has_pkce_state_scopes_and_extras() {
+        let p = ProviderEndpoints::anthropic_from_env();
+        let a = authorize(&p, "http://localhost:5555/callback").unwrap();
+        let q = a.url.split_once('?').unwrap().1.to_string();
         assert!(q.contains("code=true"));
         assert!(q.contains("code_challenge_method=S256"));
         assert!(q.contains("response_type=code"));
         assert!(q.contains(&format!("state={}", a.state)));
         assert!(q.contains("user%3Ainference"));
-        assert!(q.contains(CLIENT_ID));
-        // The challenge is the S256 of the verifier.
+        assert!(q.contains(p.client_id));
         use sha2::Digest;
         let digest = sha2::Sha256::digest(a.verifier.secret().as_bytes());
-        let challenge = base64url(&digest);
-        assert!(q.contains(&format!("code_challenge={challenge}")));
+        assert!(q.contains(&format!("code_challenge={}", form::base64url(&digest))));
+
+        let o = ProviderEndpoints::openai_from_env();
+        let a = authorize(&o, &o.callback_redirect(1455)).unwrap();
+        for p in [
+            "client_id=app_EMoamEEZ73f0CkXaXp7hrann",
+            "redirect_uri=http%3A%2F%2Flocalhost%3A1455%2Fauth%2Fcallback",
+            "id_token_add_organizations=true",
+            "codex_cli_simplified_flow=true",
+            "originator=codex_cli_rs",
+            "offline_access",
+        ] {
+            assert!(a.url.contains(p), "{p} in {}", a.url);
+        }
     }
 
-    fn base64url(b: &[u8]) -> String {
-        const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-        let mut out = String::new();
-        for chunk in b.chunks(3) {
-            let n = chunk.iter().fold(0u32, |acc, &x| (acc << 8) | u32::from(x))
-                << (8 * (3 - chunk.len()));
-            for i in 0..=chunk.len() {
-                out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            }
-        }
-        out
+    #[test]
+    fn errors_are_classified() {
+        let e = |s, b: &str, r| error_from(s, b.as_bytes(), r);
+        assert!(matches!(
+            e(400, r#"{"error":"invalid_grant","error_description":"gone"}"#, true),
+            OAuthError::InvalidGrant(d) if d == "invalid_grant: gone"
+        ));
+        assert!(matches!(
+            e(
+                401,
+                r#"{"error":{"code":"refresh_token_reused","message":"used"}}"#,
+                true
+            ),
+            OAuthError::InvalidGrant(_)
+        ));
+        assert!(matches!(e(401, "nope", true), OAuthError::InvalidGrant(_)));
+        assert!(matches!(e(401, "nope", false), OAuthError::Server(_)));
+        assert!(matches!(
+            e(500, r#"{"error":"server_error"}"#, true),
+            OAuthError::Server(d) if d == "server_error"
+        ));
+    }
+
+    #[test]
+    fn answers_become_tokens() {
+        let a: TokenAnswer = serde_json::from_str(
+            r#"{"access_token":"at","refresh_token":"","expires_in":"60","scope":"a b"}"#,
+        )
+        .unwrap();
+        let t = tokens_from(Provider::Anthropic, a, Some("old")).unwrap();
+        assert_eq!(t.refresh_token.as_deref(), Some("old"));
+        assert_eq!(t.scopes, ["a", "b"]);
+        assert!(t.expires_at.is_some());
+        let old = OAuthTokens {
+            id_token: Some("id".into()),
+            account_id: Some("acct".into()),
+            ..Default::default()
+        };
+        let m = merge_refreshed(t, &old);
+        assert_eq!(m.account_id.as_deref(), Some("acct"));
+        let bad: TokenAnswer = serde_json::from_str(r#"{"access_token":" "}"#).unwrap();
+        assert!(tokens_from(Provider::Openai, bad, None).is_err());
     }
 }

@@ -1,18 +1,22 @@
-//! The terminal side of a subscription login.
+//! The terminal side of a subscription login, for any provider.
 //!
-//! Callback mode: listen on `http://localhost:<port>/callback`, print the authorize
-//! URL (and open a browser unless told not to), and take the code from the redirect.
-//! Paste mode: the redirect goes to Anthropic's page that shows `code#state`; the
-//! user pastes it (prompted on a terminal; one line from stdin otherwise, so scripts
-//! can feed it). Either way the state is checked before any exchange.
+//! Callback mode: listen on `http://localhost:<port><path>` (the provider decides the
+//! path, and for ChatGPT the port: its client only accepts `localhost:1455`), print
+//! the authorize URL (and open a browser unless told not to), and take the code from
+//! the redirect. Paste mode: the user pastes what the login ends with — Anthropic's
+//! page shows `code#state`; ChatGPT sends the browser to the local redirect, whose
+//! URL the user copies from the address bar (prompted on a terminal; one line from
+//! stdin otherwise, so scripts can feed it). Either way the state is checked before
+//! any exchange.
 
 use std::io::{self, BufRead, IsTerminal, Read, Write};
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use super::Endpoints;
-use super::client::{self, Authorization, OAuthError, percent_decode};
-use crate::config::OAuthTokens;
+use super::client::{self, Authorization, OAuthError};
+use super::form::query_pairs;
+use super::provider::ProviderEndpoints;
+use crate::config::{OAuthTokens, Provider};
 use crate::upstream::UpstreamClient;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -24,7 +28,8 @@ pub enum Mode {
 pub struct LoginOptions {
     pub mode: Mode,
     pub open_browser: bool,
-    /// Port for the callback listener; 0 picks a free one.
+    /// Port for the callback listener; 0 = the provider's choice (any free port, or
+    /// the one port its client accepts).
     pub callback_port: u16,
     /// How long to wait for the user.
     pub timeout: Duration,
@@ -36,6 +41,12 @@ pub enum LoginError {
     OAuth(#[from] OAuthError),
     #[error("{0}")]
     Input(String),
+    #[error(
+        "port {0} is taken (is another login running, e.g. `codex login`?), so the login \
+         callback cannot be received there; close it, or use --paste and paste the URL \
+         your browser ends on"
+    )]
+    PortInUse(u16),
     #[error("no login arrived within {0}s")]
     TimedOut(u64),
 }
@@ -43,45 +54,60 @@ pub enum LoginError {
 /// Run a login to the end and return the tokens.
 pub fn login(
     http: &UpstreamClient,
-    endpoints: &Endpoints,
+    p: &ProviderEndpoints,
     rt: &tokio::runtime::Runtime,
     opts: &LoginOptions,
 ) -> Result<OAuthTokens, LoginError> {
+    let port = if opts.callback_port != 0 {
+        opts.callback_port
+    } else {
+        p.callback_port
+    };
     match opts.mode {
         Mode::Paste => {
-            let auth = client::authorize(endpoints, &endpoints.manual_redirect)?;
-            announce(&auth, opts.open_browser);
-            let pasted = read_pasted()?;
+            let redirect = p
+                .manual_redirect
+                .clone()
+                .unwrap_or_else(|| p.callback_redirect(port));
+            let auth = client::authorize(p, &redirect)?;
+            announce(p, &auth, opts.open_browser, Mode::Paste);
+            let pasted = read_pasted(p)?;
             let (code, state) = split_pasted(&pasted)?;
-            Ok(rt.block_on(client::exchange(
-                http,
-                endpoints,
-                auth,
-                &code,
-                state.as_deref(),
-            ))?)
+            Ok(rt.block_on(client::exchange(http, p, auth, &code, state.as_deref()))?)
         }
         Mode::Callback => {
-            let listener = TcpListener::bind(("127.0.0.1", opts.callback_port)).map_err(|e| {
-                LoginError::Input(format!("cannot listen for the login callback: {e}"))
+            let listener = TcpListener::bind(("127.0.0.1", port)).map_err(|e| {
+                if e.kind() == io::ErrorKind::AddrInUse {
+                    LoginError::PortInUse(port)
+                } else {
+                    LoginError::Input(format!("cannot listen for the login callback: {e}"))
+                }
             })?;
             let port = listener
                 .local_addr()
                 .map_err(|e| LoginError::Input(e.to_string()))?
                 .port();
-            let auth = client::authorize(endpoints, &format!("http://localhost:{port}/callback"))?;
-            announce(&auth, opts.open_browser);
-            let (code, state) = wait_for_callback(&listener, &auth.state, opts.timeout)?;
-            Ok(rt.block_on(client::exchange(http, endpoints, auth, &code, Some(&state)))?)
+            let auth = client::authorize(p, &p.callback_redirect(port))?;
+            announce(p, &auth, opts.open_browser, Mode::Callback);
+            let (code, state) =
+                wait_for_callback(&listener, p.callback_path, &auth.state, opts.timeout)?;
+            Ok(rt.block_on(client::exchange(http, p, auth, &code, Some(&state)))?)
         }
     }
 }
 
-fn announce(auth: &Authorization, open_browser: bool) {
+fn announce(p: &ProviderEndpoints, auth: &Authorization, open_browser: bool, mode: Mode) {
     eprintln!(
-        "Open this URL in a browser and log in with your Claude account:\n\n{}\n",
-        auth.url
+        "Open this URL in a browser and log in with your {} account:\n\n{}\n",
+        p.account_label, auth.url
     );
+    if mode == Mode::Paste && p.manual_redirect.is_none() {
+        eprintln!(
+            "After the login the browser is sent to {} (the page may not load); copy that \
+             whole URL from the address bar.",
+            auth.redirect_uri
+        );
+    }
     if open_browser {
         for opener in ["xdg-open", "open"] {
             let spawned = std::process::Command::new(opener)
@@ -97,14 +123,18 @@ fn announce(auth: &Authorization, open_browser: bool) {
     }
 }
 
-fn read_pasted() -> Result<String, LoginError> {
+fn read_pasted(p: &ProviderEndpoints) -> Result<String, LoginError> {
+    let what = match p.provider {
+        Provider::Anthropic => "the code shown after login (code#state)",
+        Provider::Openai => "the URL your browser was sent to (or its code)",
+    };
     let line = if io::stdin().is_terminal() {
         dialoguer::Input::<String>::new()
-            .with_prompt("Paste the code shown after login (code#state)")
+            .with_prompt(format!("Paste {what}"))
             .interact_text()
             .map_err(|e| LoginError::Input(format!("could not read the code: {e}")))?
     } else {
-        eprintln!("Waiting for the code (code#state) on stdin…");
+        eprintln!("Waiting for {what} on stdin…");
         let mut line = String::new();
         io::stdin()
             .lock()
@@ -115,9 +145,34 @@ fn read_pasted() -> Result<String, LoginError> {
     Ok(line.trim().to_string())
 }
 
-/// `code#state` → (code, Some(state)); a bare code → (code, None).
+/// What a user pastes → (code, state if it came with one):
+/// - a redirected URL or query string, `...?code=C&state=S` (the state checked);
+/// - `code#state` (Anthropic's page);
+/// - a bare code.
 pub fn split_pasted(s: &str) -> Result<(String, Option<String>), LoginError> {
     let s = s.trim();
+    if s.contains("code=") {
+        let query = s.split_once('?').map_or(s, |(_, q)| q);
+        let query = query.split('#').next().unwrap_or("");
+        let (mut code, mut state, mut error) = (None, None, None);
+        for (k, v) in query_pairs(query) {
+            match k.as_str() {
+                "code" => code = Some(v),
+                "state" => state = Some(v),
+                "error" => error = Some(v),
+                _ => {}
+            }
+        }
+        if let Some(e) = error {
+            return Err(LoginError::Input(format!(
+                "the authorization server said: {e}"
+            )));
+        }
+        return match code.filter(|c| !c.is_empty()) {
+            Some(c) => Ok((c, state.filter(|s| !s.is_empty()))),
+            None => Err(LoginError::Input("the pasted URL has no code".into())),
+        };
+    }
     let (code, state) = match s.split_once('#') {
         Some((c, st)) => (c.trim(), Some(st.trim().to_string())),
         None => (s, None),
@@ -128,9 +183,10 @@ pub fn split_pasted(s: &str) -> Result<(String, Option<String>), LoginError> {
     Ok((code.to_string(), state.filter(|s| !s.is_empty())))
 }
 
-/// Accept connections until one brings `/callback?code=...&state=...`.
+/// Accept connections until one brings `<path>?code=...&state=...`.
 fn wait_for_callback(
     listener: &TcpListener,
+    path: &str,
     expected_state: &str,
     timeout: Duration,
 ) -> Result<(String, String), LoginError> {
@@ -153,15 +209,16 @@ fn wait_for_callback(
         let n = stream.read(&mut buf).unwrap_or(0);
         let head = String::from_utf8_lossy(&buf[..n]);
         let target = head.split_whitespace().nth(1).unwrap_or("");
-        let Some(query) = target.strip_prefix("/callback?") else {
+        let Some(query) = target
+            .strip_prefix(path)
+            .and_then(|rest| rest.strip_prefix('?'))
+        else {
             let _ = respond(&mut stream, 404, "Not the login callback.");
             continue;
         };
         let (mut code, mut state, mut error) = (None, None, None);
-        for pair in query.split('&') {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            let v = percent_decode(v.as_bytes());
-            match k {
+        for (k, v) in query_pairs(query) {
+            match k.as_str() {
                 "code" => code = Some(v),
                 "state" => state = Some(v),
                 "error" => error = Some(v),
@@ -230,5 +287,18 @@ mod tests {
         );
         assert_eq!(split_pasted("abc").unwrap(), ("abc".into(), None));
         assert!(split_pasted("#xyz").is_err());
+        assert_eq!(
+            split_pasted("http://localhost:1455/auth/callback?code=c%2B1&scope=x&state=s1\n")
+                .unwrap(),
+            ("c+1".into(), Some("s1".into()))
+        );
+        assert_eq!(
+            split_pasted("code=c1&state=s1").unwrap(),
+            ("c1".into(), Some("s1".into()))
+        );
+        assert!(
+            split_pasted("http://localhost:1455/auth/callback?error=access_denied&code=").is_err()
+        );
+        assert!(split_pasted("http://localhost:1455/auth/callback?state=s&code=").is_err());
     }
 }

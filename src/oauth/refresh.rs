@@ -5,7 +5,10 @@
 //! longer near expiry) use its result; otherwise spend the refresh token, and write
 //! the rotated tokens back before the lock is released. Two gateways, or a gateway
 //! and `llm-gateway oauth refresh`, therefore never spend the same refresh token.
-//! A refused refresh (`invalid_grant`) marks the account as needing a new login.
+//! A refused refresh (`invalid_grant`, or OpenAI's `refresh_token_*` codes) marks the
+//! account as needing a new login. The provider's OAuth client is picked from the
+//! upstream's `provider`; what a refresh answer does not repeat (OpenAI's ID token and
+//! account id, the scopes) is kept.
 
 use tokio::runtime::Handle;
 
@@ -47,7 +50,8 @@ pub enum When {
 /// blocking thread (`spawn_blocking`) or outside any runtime, with the handle of a
 /// multi-thread runtime for the HTTP call (a current-thread runtime's handle cannot
 /// drive I/O from another thread). Returns the config as written (or as found) and whether a
-/// refresh token was spent.
+/// refresh token was spent. `endpoints` holds every provider's client; the upstream's
+/// provider picks one.
 pub fn refresh_locked(
     store: &ConfigStore,
     http: &UpstreamClient,
@@ -67,6 +71,7 @@ pub fn refresh_locked(
         return Err(RefreshError::NotOAuth(u.name.clone()));
     }
     let name = u.name.clone();
+    let provider = endpoints.get(u.provider);
     let Some(tokens) = u.oauth.clone() else {
         return Err(RefreshError::NotOAuth(name));
     };
@@ -84,14 +89,11 @@ pub fn refresh_locked(
     let Some(refresh_token) = tokens.refresh_token.clone() else {
         return Err(RefreshError::NoRefreshToken(name));
     };
-    let result = handle.block_on(client::refresh(http, endpoints, &refresh_token));
+    let result = handle.block_on(client::refresh(http, provider, &refresh_token));
     let slot = &mut config.upstreams[i].oauth;
     let outcome = match result {
-        Ok(mut fresh) => {
-            if fresh.scopes.is_empty() {
-                fresh.scopes = tokens.scopes.clone();
-            }
-            *slot = Some(fresh);
+        Ok(fresh) => {
+            *slot = Some(client::merge_refreshed(fresh, &tokens));
             Ok(())
         }
         Err(e) => {

@@ -25,7 +25,7 @@ use super::translate::{self, Shape};
 use crate::config::{AuthType, OAuthTokens, Upstream};
 use crate::convert::responses::ResponsesCtx;
 use crate::oauth::refresh::When;
-use crate::oauth::shaping;
+use crate::oauth::{chatgpt, shaping};
 use crate::router::breaker::Permit;
 use crate::router::health::Availability;
 use crate::router::{NoRoute, ratelimit, select};
@@ -53,6 +53,8 @@ struct Meta {
     /// OpenAI: `user`.
     user: Option<serde_json::Value>,
     stream_options: Option<StreamOptions>,
+    /// Whether the client asked for a stream.
+    stream: Option<bool>,
     /// Responses: a conversation continued by id, and whether to keep this turn.
     previous_response_id: Option<String>,
     store: Option<bool>,
@@ -234,6 +236,7 @@ pub async fn forward_parts(
         client_shape,
         responses_ctx,
         store_answer: client_shape == Shape::Responses && meta.store != Some(false),
+        client_streams: meta.stream == Some(true),
         upstream_model: resolution.upstream_model.clone(),
         include_usage: meta
             .stream_options
@@ -285,6 +288,9 @@ pub(super) struct Inbound<'a> {
     pub responses_ctx: Option<ResponsesCtx>,
     /// Keep a converted Responses answer for `previous_response_id`.
     pub store_answer: bool,
+    /// The client asked for a stream (a stream-only upstream's answer is folded into
+    /// one JSON answer otherwise).
+    pub client_streams: bool,
     pub model: String,
     pub upstream_model: String,
     pub include_usage: bool,
@@ -551,8 +557,22 @@ fn build_request(
     };
     let uri =
         upstream_uri(upstream, path, query).map_err(|e| GatewayError::Internal(e.to_string()))?;
+    // ChatGPT subscriptions: the Codex backend's body (stored false, streamed, only
+    // the fields it takes) and its session id; `<base>/responses` is the URL.
+    let mut session_id = None;
     let body = match tokens {
-        Some(_) if path == "/v1/messages" => shaping::ensure_system_prefix(&body).unwrap_or(body),
+        Some(_) if path == "/v1/messages" && !upstream.is_chatgpt_subscription() => {
+            shaping::ensure_system_prefix(&body).unwrap_or(body)
+        }
+        Some(_) if path == "/v1/responses" && upstream.is_chatgpt_subscription() => {
+            let (shaped, session, _client_streams, dropped) =
+                chatgpt::shape_body(&body).map_err(|e| GatewayError::BadRequest(e.to_string()))?;
+            if !dropped.is_empty() {
+                tracing::debug!(upstream = %upstream.name, ?dropped, "fields the ChatGPT backend refuses were dropped");
+            }
+            session_id = Some(session);
+            shaped
+        }
         _ => body,
     };
     let mut out = Request::builder()
@@ -566,7 +586,11 @@ fn build_request(
     }
     authenticate(upstream, out.headers_mut());
     if let Some(t) = tokens {
-        shaping::apply_headers(out.headers_mut(), &t.access_token);
+        if upstream.is_chatgpt_subscription() {
+            chatgpt::apply_headers(out.headers_mut(), t, session_id.as_deref());
+        } else {
+            shaping::apply_headers(out.headers_mut(), &t.access_token);
+        }
     }
     Ok(out)
 }

@@ -64,8 +64,12 @@ pub(super) async fn respond(
     let from = Shape::of_upstream(upstream);
     let to = inb.client_shape;
     let idle = rc.snap.client.idle_stream_timeout;
+    // The ChatGPT backend only streams: a client that asked for one JSON answer gets
+    // the stream folded into its final `response` (then converted as any answer).
+    let fold_stream =
+        upstream.is_chatgpt_subscription() && status.is_success() && is_sse && !inb.client_streams;
 
-    if from == to || rc.endpoint.same_api_only() {
+    if !fold_stream && (from == to || rc.endpoint.same_api_only()) {
         let sse = is_sse.then_some(rc.format);
         let body = GatewayBody::upstream(incoming, idle, done, sse, None).with_prefix(prefix);
         return Ok(Response::from_parts(head, body));
@@ -74,7 +78,7 @@ pub(super) async fn respond(
     // From here on the body changes: its length and encoding are ours.
     head.headers.remove(header::CONTENT_LENGTH);
     head.headers.remove(header::CONTENT_ENCODING);
-    if status.is_success() && is_sse {
+    if status.is_success() && is_sse && !fold_stream {
         let mut conv = StreamConverter::new(
             from,
             to,
@@ -110,7 +114,17 @@ pub(super) async fn respond(
     };
     // A successful answer is parsed once: usage is read from the value that is converted.
     let answer = if status.is_success() {
-        let parsed = serde_json::from_slice::<serde_json::Value>(&bytes);
+        let parsed = if fold_stream {
+            match crate::oauth::collect::collect(&bytes) {
+                Ok(c) => Ok(c.response),
+                Err(e) => {
+                    done.finish(Outcome::UpstreamBroke(e.to_string()));
+                    return Err(GatewayError::BadGateway(e.to_string()));
+                }
+            }
+        } else {
+            serde_json::from_slice::<serde_json::Value>(&bytes)
+        };
         if let Ok(v) = &parsed {
             done.sniffer = UsageSniffer::Known(usage::of_value(v));
         }

@@ -211,14 +211,21 @@ pub fn is_hop_or_owned(name: &HeaderName) -> bool {
     HOP_BY_HOP.contains(&n) || n == "host" || n == "content-length"
 }
 
-/// Put the upstream's credentials on a request, replacing the client's. OAuth
-/// accounts get their bearer token and the OAuth beta (see `oauth::shaping`).
+/// Put the upstream's credentials on a request, replacing the client's. Claude
+/// subscriptions get their bearer token and the OAuth beta (see `oauth::shaping`);
+/// ChatGPT subscriptions their bearer token, account id and Codex's headers (see
+/// `oauth::chatgpt`; the body needs `chatgpt::shape` too).
 pub fn authenticate(u: &Upstream, headers: &mut HeaderMap) {
     headers.remove(header::AUTHORIZATION);
     headers.remove("x-api-key");
     if u.auth_type == crate::config::AuthType::OAuth {
         if let Some(t) = &u.oauth {
-            crate::oauth::shaping::apply_headers(headers, &t.access_token);
+            match u.provider {
+                Provider::Anthropic => {
+                    crate::oauth::shaping::apply_headers(headers, &t.access_token)
+                }
+                Provider::Openai => crate::oauth::chatgpt::apply_headers(headers, t, None),
+            }
         }
         return;
     }

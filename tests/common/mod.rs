@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod chatgpt_mock;
 pub mod fwdproxy;
 pub mod mock;
 pub mod oauth_mock;
