@@ -38,17 +38,26 @@ pub async fn fetch_catalog(client: &UpstreamClient, u: &Upstream) -> Result<Vec<
     .map_err(|_| "timed out".to_string())?
     .map_err(|e| e.to_string())?
     .to_bytes();
+    // A 404 is an upstream that answers but keeps no catalog there (many
+    // OpenAI-compatible services): reachable, with nothing to list.
+    if status == StatusCode::NOT_FOUND {
+        return Ok(Vec::new());
+    }
     if status != StatusCode::OK {
         return Err(format!("HTTP {}", status.as_u16()));
     }
     let v: Value = serde_json::from_slice(&body).map_err(|e| e.to_string())?;
-    Ok(v.get("data")
-        .and_then(Value::as_array)
-        .map(|a| {
+    // `{"data": [{"id"}]}` (OpenAI, Anthropic) or Codex's `{"models": [{"slug"}]}`
+    // (the ChatGPT backend).
+    let ids = |key: &str, field: &str| -> Option<Vec<String>> {
+        v.get(key).and_then(Value::as_array).map(|a| {
             a.iter()
-                .filter_map(|m| m.get("id").and_then(Value::as_str).map(String::from))
+                .filter_map(|m| m.get(field).and_then(Value::as_str).map(String::from))
                 .collect()
         })
+    };
+    Ok(ids("data", "id")
+        .or_else(|| ids("models", "slug"))
         .unwrap_or_default())
 }
 
