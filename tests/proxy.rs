@@ -95,7 +95,11 @@ fn anthropic_pass_through_is_byte_exact() {
     assert!(resp.headers.contains_key("x-gateway-request-id"));
     let v = resp.json();
     assert_eq!(v["content"][0]["text"], "Hello from the mock upstream.");
-    // Nothing secret in the logs.
+    // Nothing secret in the logs. (The access line is written when the body has
+    // ended, which can be a moment after the client has read it.)
+    common::eventually(std::time::Duration::from_secs(3), || {
+        server.logs().contains("claude-sonnet-4-5")
+    });
     let logs = server.logs();
     assert!(!logs.contains(ANT_KEY) && !logs.contains(&s.key), "{logs}");
     assert!(
