@@ -49,6 +49,24 @@ pub struct ResponsesCtx {
     pub echo: Map<String, Value>,
 }
 
+/// A request's tools: its `tools`, then those its `additional_tools` input items add.
+fn all_tools(req: &Value) -> impl Iterator<Item = &Value> {
+    let listed = req
+        .get("tools")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten();
+    let added = req
+        .get("input")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|i| i.get("type").and_then(Value::as_str) == Some("additional_tools"))
+        .filter_map(|i| i.get("tools").and_then(Value::as_array))
+        .flatten();
+    listed.chain(added)
+}
+
 /// Request fields a `response` object repeats back.
 const ECHOED: &[&str] = &[
     "instructions",
@@ -72,20 +90,12 @@ const ECHOED: &[&str] = &[
 impl ResponsesCtx {
     /// The context of a Responses request (`req` as the client sent it).
     pub fn of_request(req: &Value, client_model: &str) -> Self {
-        let custom_tools = req
-            .get("tools")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
+        let custom_tools = all_tools(req)
             .filter(|t| t.get("type").and_then(Value::as_str) == Some("custom"))
             .filter_map(|t| t.get("name").and_then(Value::as_str))
             .map(String::from)
             .collect();
-        let namespaces = req
-            .get("tools")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
+        let namespaces = all_tools(req)
             .filter(|t| t.get("type").and_then(Value::as_str) == Some("namespace"))
             .filter_map(|t| t.get("name").and_then(Value::as_str))
             .map(String::from)

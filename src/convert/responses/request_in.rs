@@ -228,6 +228,9 @@ impl Builder {
             }
             // What a hosted search did is no input for another model.
             "web_search_call" => Ok(()),
+            // Tools offered in the middle of a conversation: read with the request's
+            // own `tools` (see `tools`), nothing to say here.
+            "additional_tools" => Ok(()),
             other => Err(ConvertError::Unsupported(format!(
                 "input[{i}]: items of type {other:?} cannot be sent to this upstream (only \
                  messages, reasoning, function and custom tool calls and their outputs convert)"
@@ -377,15 +380,34 @@ fn output_parts(output: &Value, i: usize) -> Result<(String, Vec<Value>), Conver
     }
 }
 
-/// Function and custom tools as Chat functions (hosted web search dropped).
+/// Function and custom tools as Chat functions (hosted web search dropped): the
+/// request's `tools`, then those of any `additional_tools` input item (a name offered
+/// twice is kept once).
 fn tools(body: &Value) -> Result<Vec<Value>, ConvertError> {
-    let mut out = Vec::new();
+    let mut out: Vec<Value> = Vec::new();
+    let added = body
+        .get("input")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|i| i.get("type").and_then(Value::as_str) == Some("additional_tools"))
+        .filter_map(|i| i.get("tools").and_then(Value::as_array))
+        .flatten();
     for t in body
         .get("tools")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
+        .chain(added)
     {
+        let name = t.get("name").and_then(Value::as_str).unwrap_or("");
+        if !name.is_empty()
+            && out
+                .iter()
+                .any(|o| o.pointer("/function/name").and_then(Value::as_str) == Some(name))
+        {
+            continue;
+        }
         let kind = t.get("type").and_then(Value::as_str).unwrap_or("");
         let name = t.get("name").and_then(Value::as_str).unwrap_or("");
         match kind {

@@ -303,3 +303,23 @@ fn codex_namespaces_travel_flat_and_come_back_namespaced() {
     assert_eq!(r["output"][0]["namespace"], "multi_agent_v1");
     assert_eq!(r["output"][0]["name"], "spawn_agent");
 }
+
+#[test]
+fn additional_tools_items_add_tools() {
+    let req = json!({"model": "m", "input": [
+        {"type": "message", "role": "user", "content": "hi"},
+        {"type": "additional_tools", "tools": [
+            {"type": "custom", "name": "apply_patch", "description": "patch"},
+            {"type": "function", "name": "shell", "parameters": {"type": "object", "properties": {}}}]},
+    ], "tools": [{"type": "function", "name": "shell", "parameters": {"type": "object", "properties": {}}}]});
+    let chat = responses_to_chat_request(&req, &opts("gpt-4.1", false)).unwrap();
+    validate_openai_request(&chat).unwrap();
+    let names: Vec<&str> = chat["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t["function"]["name"].as_str())
+        .collect();
+    assert_eq!(names, ["shell", "apply_patch"]);
+    assert!(ResponsesCtx::of_request(&req, "m").is_custom("apply_patch"));
+}
