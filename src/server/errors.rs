@@ -12,8 +12,8 @@ use super::format::ApiFormat;
 pub enum GatewayError {
     #[error("{0}")]
     BadRequest(String),
-    /// A protocol upgrade the gateway does not serve (the Responses WebSocket mode):
-    /// 426, which Codex takes as "fall back to HTTP".
+    /// `GET /v1/responses` that is not a WebSocket upgrade the gateway can serve (no
+    /// upgrade, HTTP/2, another WebSocket version): 426.
     #[error("{0}")]
     UpgradeRequired(String),
     #[error("{0}")]

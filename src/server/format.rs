@@ -34,7 +34,7 @@ pub enum Endpoint {
     ResponsesInputTokens,
     /// `POST /v1/responses/compact` (a Responses upstream only).
     ResponsesCompact,
-    /// `GET /v1/responses`: the WebSocket mode, not served.
+    /// `GET /v1/responses`: the WebSocket mode (`websocket`).
     ResponsesSocket,
     Models,
     Health,

@@ -15,7 +15,7 @@ use super::body::GatewayBody;
 use super::errors::{GatewayError, json_response};
 use super::format::{Endpoint, detect};
 use super::state::AppState;
-use super::{admin, models, proxy};
+use super::{admin, models, proxy, websocket};
 use crate::config::Permission;
 
 pub fn new_request_id() -> String {
@@ -109,11 +109,10 @@ async fn dispatch(
                 request_id,
             ))
         }
-        Endpoint::ResponsesSocket => Err(GatewayError::UpgradeRequired(
-            "the Responses WebSocket mode is not served by this gateway; send POST \
-             /v1/responses (Codex falls back to it by itself)"
-                .into(),
-        )),
+        Endpoint::ResponsesSocket => {
+            caller.require(Permission::Write)?;
+            websocket::accept(state, &caller, req, request_id)
+        }
         Endpoint::CountTokens
         | Endpoint::Messages
         | Endpoint::ChatCompletions

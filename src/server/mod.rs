@@ -27,6 +27,7 @@ pub mod stream_peek;
 pub mod tokens;
 pub mod translate;
 pub mod usage;
+pub mod websocket;
 pub mod workers;
 
 use std::net::SocketAddr;

@@ -25,6 +25,18 @@ pub struct Conversation {
     bytes: usize,
 }
 
+impl Conversation {
+    /// The turn that `request` (its input already expanded with earlier turns) and the
+    /// answer's `output` items make; none when it is over [`MAX_ENTRY_BYTES`].
+    pub fn of_turn(request: &Value, output: &[Value]) -> Option<Conversation> {
+        let mut items = input_items(request);
+        // Instructions are not inherited by the next turn (as on OpenAI's side).
+        items.extend(output.iter().cloned());
+        let bytes: usize = items.iter().map(|v| v.to_string().len()).sum();
+        (bytes <= MAX_ENTRY_BYTES).then_some(Conversation { items, bytes })
+    }
+}
+
 #[derive(Default)]
 pub struct ResponsesStore {
     inner: Mutex<Inner>,
@@ -51,23 +63,22 @@ impl ResponsesStore {
         let Some(id) = response.get("id").and_then(Value::as_str) else {
             return;
         };
-        let mut items = input_items(request);
-        // Instructions are not inherited by the next turn (as on OpenAI's side).
-        if let Some(out) = response.get("output").and_then(Value::as_array) {
-            items.extend(out.iter().cloned());
-        }
-        let bytes: usize = items.iter().map(|v| v.to_string().len()).sum();
-        if bytes > MAX_ENTRY_BYTES {
+        let output = response
+            .get("output")
+            .and_then(Value::as_array)
+            .map_or(&[][..], Vec::as_slice);
+        let Some(conversation) = Conversation::of_turn(request, output) else {
             return;
-        }
+        };
+        let bytes = conversation.bytes;
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
         inner.bytes += bytes;
         inner.order.push_back(id.to_string());
-        if let Some((_, old)) = inner.by_id.insert(
-            id.to_string(),
-            (now, Arc::new(Conversation { items, bytes })),
-        ) {
+        if let Some((_, old)) = inner
+            .by_id
+            .insert(id.to_string(), (now, Arc::new(conversation)))
+        {
             inner.bytes -= old.bytes;
         }
         // Oldest first out: expired ones, then while over a bound.
@@ -101,7 +112,7 @@ impl ResponsesStore {
 }
 
 /// A request's `input` as a list of items (a string is one user message).
-fn input_items(request: &Value) -> Vec<Value> {
+pub fn input_items(request: &Value) -> Vec<Value> {
     match request.get("input") {
         Some(Value::String(s)) => {
             vec![serde_json::json!({"type": "message", "role": "user", "content": s})]

@@ -158,7 +158,7 @@ fn run(
             let state = state.clone();
             let svc = service_fn(move |req| handler::handle(state.clone(), req));
             let conn = builder
-                .serve_connection(TokioIo::new(stream), svc)
+                .serve_connection_with_upgrades(TokioIo::new(stream), svc)
                 .into_owned();
             let conn = graceful.watch(conn);
             tokio::spawn(async move {

@@ -9,12 +9,17 @@ mock answers "The tool said: <output>", which Codex prints as its last message. 
 final message, the command Codex reports, and what the upstream saw on the second
 request together prove the whole round trip worked in both directions.
 
+With `supports_websockets = true` the same round trip runs over the Responses
+WebSocket mode (`GET /v1/responses` upgraded).
+
 Select with `-m codex`.
 """
 
 from __future__ import annotations
 
 import json
+import re
+import time
 from pathlib import Path
 
 import pytest
@@ -183,16 +188,46 @@ def test_codex_on_openai_chat_upstream(gateway: Gateway, mocks: Mocks, workdir: 
     assert MARKER in text_of(tool_msg["content"])
 
 
-def test_codex_falls_back_to_http_when_websocket_is_refused(gateway: Gateway, mocks: Mocks, workdir: Path):
-    """With `supports_websockets = true` Codex first tries `GET /v1/responses` as a
-    WebSocket upgrade; the gateway does not serve that, and Codex must fall back to
-    POST /v1/responses for the session without an error."""
-    mark = mocks.openai.mark()
-    run = run_codex(gateway, workdir / "codex-websocket", provider={"supports_websockets": True})
+def websocket_closed_lines(gw: Gateway, since: int) -> list[str]:
+    """The gateway's "websocket closed" access lines written after byte `since` of its log."""
+    with gw.log.open("rb") as f:
+        f.seek(since)
+        text = f.read().decode(errors="replace")
+    return [line for line in text.splitlines() if "websocket closed" in line]
+
+
+def field(line: str, name: str) -> int:
+    """An integer field (`name=N`) of a log line."""
+    [value] = re.findall(rf"\b{name}=(\d+)", line)
+    return int(value)
+
+
+def test_codex_over_the_websocket(gateway_codex_to_anthropic: Gateway, mocks: Mocks, workdir: Path):
+    """With `supports_websockets = true` Codex opens `GET /v1/responses` as a WebSocket
+    and runs the whole turn over it: its warm-up (`generate: false`, answered by the
+    gateway), then each model call as a `response.create` carrying only the new input
+    after `previous_response_id`. The gateway expands the conversation and converts each
+    call to the Anthropic mock like a POST; no POST /v1/responses fallback is used."""
+    gw = gateway_codex_to_anthropic
+    mark = mocks.anthropic.mark()
+    log_mark = gw.log.stat().st_size
+    run = run_codex(gw, workdir / "codex-websocket", provider={"supports_websockets": True})
 
     assert_codex_ran_the_tool(run)
     assert run.errors == [], run.report
-    assert len(posts(mocks.openai.since(mark))) == 2
+    assert "falling back to HTTP" not in run.stderr, run.report
+    seen = posts(mocks.anthropic.since(mark))
+    for req in seen:
+        assert_reached_anthropic(req, gw, CLAUDE_MODEL)
+    # The second call carried the whole conversation although Codex sent only the
+    # tool's output over the socket.
+    assert_anthropic_round_trip(seen)
+    # Codex is gone, so are its sockets: the gateway logged each one's requests.
+    deadline = time.monotonic() + 10
+    while not (closed := websocket_closed_lines(gw, log_mark)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert closed, "the gateway logged no WebSocket session"
+    assert sum(field(line, "turns") for line in closed) == len(seen) == 2, closed
 
 
 def test_codex_sees_upstream_error(gateway_codex_to_anthropic: Gateway, mocks: Mocks, workdir: Path):
