@@ -387,7 +387,7 @@ impl Completion {
             return;
         }
         let usage = self.sniffer.finish();
-        self.stats.tokens(usage.input, usage.output);
+        self.stats.tokens(usage.total_input(), usage.output);
         self.stats.end();
         let outcome = match outcome {
             Outcome::Complete => "complete".to_string(),
@@ -415,7 +415,7 @@ impl Completion {
             upstream = %self.info.upstream,
             status = self.info.status,
             ms = self.info.started.elapsed().as_millis() as u64,
-            input_tokens = usage.input,
+            input_tokens = usage.total_input(),
             output_tokens = usage.output,
             outcome = %outcome,
             "request"

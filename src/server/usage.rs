@@ -4,11 +4,23 @@
 
 use serde_json::Value;
 
-/// Token counts seen so far.
+/// Token counts seen so far, each counted once: `input` excludes the cached part
+/// (read from or written to a prompt cache), which prices differently; `output`
+/// includes `reasoning`.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Usage {
     pub input: u64,
     pub output: u64,
+    pub cache_read: u64,
+    pub cache_write: u64,
+    pub reasoning: u64,
+}
+
+impl Usage {
+    /// Every prompt token, cached or not.
+    pub fn total_input(&self) -> u64 {
+        self.input + self.cache_read + self.cache_write
+    }
 }
 
 const JSON_LIMIT: usize = 1024 * 1024;
@@ -114,15 +126,25 @@ struct MessageUsage {
     usage: Option<RawUsage>,
 }
 
-/// Token counts in either API's spelling.
+/// Token counts in any API's spelling.
 #[derive(serde::Deserialize)]
 struct RawUsage {
     prompt_tokens: Option<u64>,
     completion_tokens: Option<u64>,
+    prompt_tokens_details: Option<Details>,
+    completion_tokens_details: Option<Details>,
     input_tokens: Option<u64>,
     output_tokens: Option<u64>,
+    input_tokens_details: Option<Details>,
+    output_tokens_details: Option<Details>,
     cache_read_input_tokens: Option<u64>,
     cache_creation_input_tokens: Option<u64>,
+}
+
+#[derive(serde::Deserialize, Default)]
+struct Details {
+    cached_tokens: Option<u64>,
+    reasoning_tokens: Option<u64>,
 }
 
 /// Take the usage from the JSON text of an answer or event: typed, and only when the
@@ -146,25 +168,49 @@ fn merge_json(u: &mut Usage, json: &[u8]) {
     }
 }
 
+/// Fields present overwrite what was seen before (streams repeat and complete usage).
 fn merge_raw(u: &mut Usage, r: &RawUsage) {
-    // OpenAI
+    let cached = |d: &Option<Details>| d.as_ref().and_then(|d| d.cached_tokens);
+    let reasoning = |d: &Option<Details>| d.as_ref().and_then(|d| d.reasoning_tokens);
+    // OpenAI Chat: `prompt_tokens` includes the cached part.
     if let Some(p) = r.prompt_tokens {
-        u.input = p;
+        let c = cached(&r.prompt_tokens_details).unwrap_or(0).min(p);
+        u.input = p - c;
+        u.cache_read = c;
     }
     if let Some(c) = r.completion_tokens {
         u.output = c;
     }
-    // Anthropic: input excludes the cache; count it all as input.
+    if let Some(n) = reasoning(&r.completion_tokens_details) {
+        u.reasoning = n;
+    }
     if let Some(i) = r.input_tokens {
-        u.input =
-            i + r.cache_read_input_tokens.unwrap_or(0) + r.cache_creation_input_tokens.unwrap_or(0);
+        match cached(&r.input_tokens_details) {
+            // Responses: `input_tokens` includes the cached part.
+            Some(c) => {
+                let c = c.min(i);
+                u.input = i - c;
+                u.cache_read = c;
+            }
+            // Anthropic: `input_tokens` excludes the cache, counted apart.
+            None => u.input = i,
+        }
+    }
+    if let Some(n) = r.cache_read_input_tokens {
+        u.cache_read = n;
+    }
+    if let Some(n) = r.cache_creation_input_tokens {
+        u.cache_write = n;
     }
     if let Some(o) = r.output_tokens {
         u.output = o;
     }
+    if let Some(n) = reasoning(&r.output_tokens_details) {
+        u.reasoning = n;
+    }
 }
 
-/// Take the usage from an Anthropic message / event or an OpenAI completion / chunk.
+/// Take the usage from a `Value` (the typed read failed on some odd field).
 fn merge_value(u: &mut Usage, v: &Value) {
     let usage = v
         .get("usage")
@@ -174,13 +220,23 @@ fn merge_value(u: &mut Usage, v: &Value) {
         return;
     };
     let n = |k: &str| usage.get(k).and_then(Value::as_u64);
+    let d = |k: &str| {
+        usage.get(k).filter(|x| x.is_object()).map(|x| Details {
+            cached_tokens: x.get("cached_tokens").and_then(Value::as_u64),
+            reasoning_tokens: x.get("reasoning_tokens").and_then(Value::as_u64),
+        })
+    };
     merge_raw(
         u,
         &RawUsage {
             prompt_tokens: n("prompt_tokens"),
             completion_tokens: n("completion_tokens"),
+            prompt_tokens_details: d("prompt_tokens_details"),
+            completion_tokens_details: d("completion_tokens_details"),
             input_tokens: n("input_tokens"),
             output_tokens: n("output_tokens"),
+            input_tokens_details: d("input_tokens_details"),
+            output_tokens_details: d("output_tokens_details"),
             cache_read_input_tokens: n("cache_read_input_tokens"),
             cache_creation_input_tokens: n("cache_creation_input_tokens"),
         },
@@ -191,18 +247,24 @@ fn merge_value(u: &mut Usage, v: &Value) {
 mod tests {
     use super::*;
 
+    fn u(input: u64, output: u64, cache_read: u64, cache_write: u64, reasoning: u64) -> Usage {
+        Usage {
+            input,
+            output,
+            cache_read,
+            cache_write,
+            reasoning,
+        }
+    }
+
     #[test]
-    fn anthropic_stream_usage() {
+    fn anthropic_stream_usage_keeps_cache_apart() {
         let mut s = UsageSniffer::for_content_type(Some("text/event-stream"));
-        s.observe(b"event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":10,\"cache_read_input_tokens\":5,\"output_tokens\":1}}}\n\n");
+        s.observe(b"event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":10,\"cache_read_input_tokens\":5,\"cache_creation_input_tokens\":2,\"output_tokens\":1}}}\n\n");
         s.observe(b"event: message_delta\ndata: {\"type\":\"message_delta\",\"usage\":{\"output_tokens\":42}}\n\n");
-        assert_eq!(
-            s.finish(),
-            Usage {
-                input: 15,
-                output: 42
-            }
-        );
+        let got = s.finish();
+        assert_eq!(got, u(10, 42, 5, 2, 0));
+        assert_eq!(got.total_input(), 17);
     }
 
     #[test]
@@ -213,29 +275,26 @@ mod tests {
             let (a, b) = stream.split_at(split);
             s.observe(a);
             s.observe(b);
-            assert_eq!(
-                s.finish(),
-                Usage {
-                    input: 9,
-                    output: 4
-                },
-                "split at {split}"
-            );
+            assert_eq!(s.finish(), u(9, 4, 0, 0, 0), "split at {split}");
         }
     }
 
     #[test]
-    fn openai_json_usage() {
+    fn openai_cached_tokens_are_counted_once() {
         let mut s = UsageSniffer::for_content_type(Some("application/json"));
-        s.observe(br#"{"choices":[],"usage":{"prompt_tokens":7,"#);
-        s.observe(br#""completion_tokens":3,"total_tokens":10}}"#);
-        assert_eq!(
-            s.finish(),
-            Usage {
-                input: 7,
-                output: 3
-            }
-        );
+        s.observe(br#"{"choices":[],"usage":{"prompt_tokens":100,"prompt_tokens_details":{"cached_tokens":60},"#);
+        s.observe(br#""completion_tokens":30,"completion_tokens_details":{"reasoning_tokens":12},"total_tokens":130}}"#);
+        let got = s.finish();
+        assert_eq!(got, u(40, 30, 60, 0, 12));
+        assert_eq!(got.total_input(), 100);
+    }
+
+    #[test]
+    fn responses_usage_in_a_completed_event() {
+        let mut s = UsageSniffer::for_content_type(Some("text/event-stream"));
+        s.observe(b"event: response.created\ndata: {\"type\":\"response.created\",\"response\":{\"usage\":null}}\n\n");
+        s.observe(b"event: response.completed\ndata: {\"type\":\"response.completed\",\"response\":{\"usage\":{\"input_tokens\":50,\"input_tokens_details\":{\"cached_tokens\":20},\"output_tokens\":8,\"output_tokens_details\":{\"reasoning_tokens\":3},\"total_tokens\":58}}}\n\n");
+        assert_eq!(s.finish(), u(30, 8, 20, 0, 3));
     }
 
     #[test]
@@ -244,13 +303,7 @@ mod tests {
         s.observe(
             br#"{"usage":{"input_tokens":5,"output_tokens":"7","cache_read_input_tokens":null}}"#,
         );
-        assert_eq!(
-            s.finish(),
-            Usage {
-                input: 5,
-                output: 0
-            }
-        );
+        assert_eq!(s.finish(), u(5, 0, 0, 0, 0));
         let mut s = UsageSniffer::for_content_type(Some("application/json"));
         s.observe(br#"{"id":"x","usage":null}"#);
         assert_eq!(s.finish(), Usage::default());
@@ -259,12 +312,6 @@ mod tests {
     #[test]
     fn usage_of_a_parsed_answer() {
         let v = serde_json::json!({"type": "message", "usage": {"input_tokens": 3, "cache_creation_input_tokens": 2, "output_tokens": 9}});
-        assert_eq!(
-            of_value(&v),
-            Usage {
-                input: 5,
-                output: 9
-            }
-        );
+        assert_eq!(of_value(&v), u(3, 9, 0, 2, 0));
     }
 }
