@@ -56,7 +56,11 @@ pub fn chat_to_responses_response(v: &Value, ctx: &ResponsesCtx) -> Result<Value
         let f = call.get("function").unwrap_or(&Value::Null);
         let name = restore_tool_name(f.get("name").and_then(Value::as_str).unwrap_or(""));
         let call_id = call.get("id").and_then(Value::as_str).unwrap_or("");
-        let args = f.get("arguments").and_then(Value::as_str).unwrap_or("{}");
+        let args = f
+            .get("arguments")
+            .and_then(Value::as_str)
+            .filter(|a| !a.trim().is_empty())
+            .unwrap_or("{}");
         output.push(call_item(ctx, call_id, &name, args));
     }
     let usage = v

@@ -403,6 +403,13 @@ impl ChatToResponsesStream {
             }
             ItemKind::Message => self.close_part(i, out),
             ItemKind::Function => {
+                // A call without arguments still carries a JSON object, as OpenAI sends.
+                if item.args.trim().is_empty() {
+                    let delta = with(json!({"delta": "{}"}));
+                    self.emit("response.function_call_arguments.delta", delta, out);
+                    self.items[i].args = "{}".to_string();
+                }
+                let item = &self.items[i];
                 let done = with(json!({"name": item.name, "arguments": item.args}));
                 self.emit("response.function_call_arguments.done", done, out);
             }

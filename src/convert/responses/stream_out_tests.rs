@@ -386,3 +386,38 @@ fn anthropic_stream_chains_through_chat_into_responses() {
     assert_eq!(resp["usage"]["input_tokens"], 15);
     assert_eq!(resp["usage"]["output_tokens"], 30);
 }
+
+#[test]
+fn a_tool_call_without_arguments_carries_an_empty_object() {
+    // Found by the fuzzer: a Chat tool call whose arguments never came.
+    let mut s = ChatToResponsesStream::new(ResponsesCtx::of_request(&json!({}), "m"));
+    let chunk = |delta: Value, finish: Value| {
+        json!({"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
+    };
+    let mut frames = Vec::new();
+    for c in [
+        chunk(json!({"role": "assistant", "content": ""}), Value::Null),
+        chunk(
+            json!({"tool_calls": [{"index": 0, "id": "call_1", "type": "function",
+                "function": {"name": "lookup", "arguments": ""}}]}),
+            Value::Null,
+        ),
+        chunk(json!({}), json!("tool_calls")),
+    ] {
+        frames.extend(s.push(&Event {
+            event: String::new(),
+            data: c.to_string(),
+        }));
+    }
+    frames.extend(s.push(&Event {
+        event: String::new(),
+        data: "[DONE]".into(),
+    }));
+    frames.extend(s.finish());
+    let text: String = frames
+        .iter()
+        .map(|f| String::from_utf8_lossy(f).into_owned())
+        .collect();
+    assert!(text.contains(r#""arguments":"{}""#), "{text}");
+}
