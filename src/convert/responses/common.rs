@@ -50,7 +50,7 @@ pub struct ResponsesCtx {
 }
 
 /// A request's tools: its `tools`, then those its `additional_tools` input items add.
-fn all_tools(req: &Value) -> impl Iterator<Item = &Value> {
+pub fn all_tools(req: &Value) -> impl Iterator<Item = &Value> {
     let listed = req
         .get("tools")
         .and_then(Value::as_array)

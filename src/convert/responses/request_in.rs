@@ -20,7 +20,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::common::{CUSTOM_INPUT_FIELD, NAMESPACE_SEPARATOR, block_of_reasoning_item};
+use super::common::{CUSTOM_INPUT_FIELD, NAMESPACE_SEPARATOR, all_tools, block_of_reasoning_item};
 use crate::convert::common::anthropic_output_limit;
 use crate::convert::{ConvertError, RequestOptions};
 
@@ -385,21 +385,7 @@ fn output_parts(output: &Value, i: usize) -> Result<(String, Vec<Value>), Conver
 /// twice is kept once).
 fn tools(body: &Value) -> Result<Vec<Value>, ConvertError> {
     let mut out: Vec<Value> = Vec::new();
-    let added = body
-        .get("input")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter(|i| i.get("type").and_then(Value::as_str) == Some("additional_tools"))
-        .filter_map(|i| i.get("tools").and_then(Value::as_array))
-        .flatten();
-    for t in body
-        .get("tools")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .chain(added)
-    {
+    for t in all_tools(body) {
         let name = t.get("name").and_then(Value::as_str).unwrap_or("");
         if !name.is_empty()
             && out
