@@ -151,7 +151,7 @@ pub fn status(ctx: &Ctx) -> CliResult {
                 };
                 t.row(vec![
                     u["name"].as_str().unwrap_or("?").into(),
-                    u["provider"].as_str().unwrap_or("?").into(),
+                    provider_label(u),
                     u["priority"].to_string(),
                     ctx.out.status(u["state"].as_str().unwrap_or("?")),
                     until,
@@ -207,7 +207,7 @@ pub fn health(ctx: &Ctx) -> CliResult {
                 let ok = u["reachable"] == true;
                 t.row(vec![
                     u["name"].as_str().unwrap_or("?").into(),
-                    u["provider"].as_str().unwrap_or("?").into(),
+                    provider_label(u),
                     ctx.out.status(if ok { "ok" } else { "down" }),
                     u["latency_ms"].to_string(),
                     u["error"].as_str().unwrap_or("").into(),
@@ -226,5 +226,14 @@ pub fn health(ctx: &Ctx) -> CliResult {
         Ok(())
     } else {
         Err(CliError::Silent)
+    }
+}
+
+/// `openai`, or `openai/responses` for an upstream that speaks the Responses API.
+fn provider_label(u: &serde_json::Value) -> String {
+    let p = u["provider"].as_str().unwrap_or("?");
+    match u["api"].as_str() {
+        Some("responses") => format!("{p}/responses"),
+        _ => p.to_string(),
     }
 }

@@ -82,6 +82,7 @@ fn upstream_status(snap: &Snapshot, u: &Upstream) -> Value {
         "id": u.id,
         "name": u.name,
         "provider": u.provider,
+        "api": u.api,
         "type": u.auth_type,
         "enabled": u.status == Status::Enabled,
         "priority": u.priority,
@@ -147,7 +148,7 @@ pub async fn health(snap: &Snapshot) -> Value {
             Err(_) => (false, Some("timed out".to_string())),
         };
         json!({
-            "id": u.id, "name": u.name, "provider": u.provider,
+            "id": u.id, "name": u.name, "provider": u.provider, "api": u.api,
             "reachable": ok, "latency_ms": ms, "error": error,
         })
     }))
