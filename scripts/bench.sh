@@ -30,7 +30,9 @@
 # (1-connection seconds, 2), BENCH_WARMUP (0.5), BENCH_CONNS (32), BENCH_STREAMS (1000),
 # BENCH_DELTAS (20), BENCH_PACED_RATE (2000 req/s), WRK_THREADS (1), BENCH_MOCK_THREADS (1), BENCH_QUIET_WAIT
 # (seconds to wait, before each scenario, for compilers on the box to finish; 60),
-# PERF_BIN (gateway binary with symbols for --perf; default: target/release).
+# PERF_BIN (gateway binary with symbols for --perf; default: target/release),
+# BENCH_GATEWAY_BIN (measure this gateway binary instead, e.g. an older build) and
+# BENCH_RESULTS (with --no-docs: where to keep the results JSON).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -43,7 +45,7 @@ for a in "$@"; do
         --no-docs) DOCS=0 ;;
         --perf) PERF=1 ;;
         --quick) QUICK=1 ;;
-        -h | --help) sed -n '2,33p' "$0"; exit 0 ;;
+        -h | --help) sed -n '2,35p' "$0"; exit 0 ;;
         *) echo "unknown option $a (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -78,7 +80,9 @@ if [ "$BUILD" = 1 ]; then
     say "cargo build --release --bin llm-gateway --example bench_upstream --example bench_client"
     cargo build --release --bin llm-gateway --example bench_upstream --example bench_client >&2
 fi
-G="$ROOT/target/release/llm-gateway"
+# BENCH_GATEWAY_BIN measures another gateway binary (an older build, for a
+# before/after comparison) against the same mock and client.
+G="${BENCH_GATEWAY_BIN:-$ROOT/target/release/llm-gateway}"
 MOCK="$ROOT/target/release/examples/bench_upstream"
 CLIENT="$ROOT/target/release/examples/bench_client"
 for b in "$G" "$MOCK" "$CLIENT"; do [ -x "$b" ] || die "$b is missing (run without --no-build)"; done
@@ -581,7 +585,17 @@ echo
 jq -r '.targets[] | "\(if .pass == null then "N/A " elif .pass then "PASS" else "FAIL" end)  \(.name): \(.value)"' "$TMP/results.json"
 echo "load average: start $LOAD_START, end $LOAD_END"
 
-[ "$DOCS" = 1 ] || { say "--no-docs: results not written"; exit 0; }
+if [ "$DOCS" != 1 ]; then
+    # BENCH_RESULTS keeps the results of a --no-docs run (e.g. the baseline of a
+    # before/after comparison).
+    if [ -n "${BENCH_RESULTS:-}" ]; then
+        cp "$TMP/results.json" "$BENCH_RESULTS"
+        say "--no-docs: results in $BENCH_RESULTS"
+    else
+        say "--no-docs: results not written"
+    fi
+    exit 0
+fi
 
 # ---------------------------------------------------------------- docs
 mkdir -p "$ROOT/docs/bench"
