@@ -2,11 +2,13 @@
 
 use serde::Serialize;
 
-use super::args::ApikeyCommand;
+use super::apikey_limits::{self as limits, LimitChanges, LimitsView};
+use super::args::{ApikeyCommand, LimitArgs};
 use super::output::Table;
 use super::{CliError, CliResult, Ctx, user_error};
-use crate::config::{GatewayKey, Permission, Status};
+use crate::config::{BudgetPeriod, GatewayKey, Permission, Status};
 use crate::keys;
+use crate::limits::KeyUsage;
 use crate::util::{Timestamp, new_id, parse_duration};
 
 /// How a key appears in `list`, `show` and `--json` output. Never the key itself.
@@ -19,9 +21,16 @@ struct KeyView<'a> {
     status: &'static str,
     created_at: String,
     expires_at: Option<String>,
+    #[serde(flatten)]
+    limits: LimitsView<'a>,
 }
 
 fn view(k: &GatewayKey) -> KeyView<'_> {
+    view_with(k, None)
+}
+
+/// The view with the current use a running server reported.
+fn view_with(k: &GatewayKey, usage: Option<KeyUsage>) -> KeyView<'_> {
     KeyView {
         id: &k.id,
         name: &k.name,
@@ -30,6 +39,7 @@ fn view(k: &GatewayKey) -> KeyView<'_> {
         status: state(k),
         created_at: k.created_at.to_string(),
         expires_at: k.expires_at.map(|t| t.to_string()),
+        limits: limits::view(k, usage),
     }
 }
 
@@ -54,7 +64,19 @@ pub fn run(ctx: &Ctx, cmd: ApikeyCommand) -> CliResult {
             name,
             permissions,
             expires,
-        } => add(ctx, name, permissions, expires),
+            limits,
+        } => add(ctx, name, permissions, expires, limits),
+        ApikeyCommand::Set {
+            id,
+            rpm,
+            tpm,
+            budget,
+            budget_period,
+            models,
+        } => {
+            let changes = LimitChanges::parse(rpm, tpm, budget, budget_period, models)?;
+            set(ctx, &id, changes)
+        }
         ApikeyCommand::List => list(ctx),
         ApikeyCommand::Show { id } => show(ctx, &id),
         ApikeyCommand::Remove { id } => {
@@ -85,6 +107,7 @@ fn add(
     name: String,
     permissions: Vec<super::args::PermissionArg>,
     expires: Option<String>,
+    limit_args: LimitArgs,
 ) -> CliResult {
     let name = name.trim().to_string();
     if name.is_empty() {
@@ -110,7 +133,7 @@ fn add(
     };
     let key =
         keys::generate().map_err(|e| anyhow::anyhow!("the OS random generator failed: {e}"))?;
-    let entry = GatewayKey {
+    let mut entry = GatewayKey {
         id: new_id("key"),
         name,
         key_sha256: keys::hash_hex(&key),
@@ -119,7 +142,13 @@ fn add(
         status: Status::Enabled,
         created_at: now,
         expires_at,
+        rpm: None,
+        tpm: None,
+        budget_usd: None,
+        budget_period: BudgetPeriod::Month,
+        models: Vec::new(),
     };
+    limits::apply_add(&mut entry, limit_args)?;
     let stored = entry.clone();
     ctx.store.update(move |c| {
         if c.gateway_keys.iter().any(|k| k.name == entry.name) {
@@ -178,7 +207,12 @@ pub fn display_host(host: &str) -> String {
 
 fn list(ctx: &Ctx) -> CliResult {
     let c = ctx.store.load()?;
-    let views: Vec<_> = c.gateway_keys.iter().map(view).collect();
+    let mut use_of = limits::server_usage(&ctx.store);
+    let views: Vec<_> = c
+        .gateway_keys
+        .iter()
+        .map(|k| view_with(k, use_of.remove(&k.id)))
+        .collect();
     ctx.out.emit(&views, || {
         if views.is_empty() {
             return "No gateway keys yet. Create one: llm-gateway apikey add --name NAME".into();
@@ -191,6 +225,7 @@ fn list(ctx: &Ctx) -> CliResult {
             "STATUS",
             "CREATED",
             "EXPIRES",
+            "LIMITS",
         ]);
         for (k, v) in c.gateway_keys.iter().zip(&views) {
             t.row(vec![
@@ -201,6 +236,7 @@ fn list(ctx: &Ctx) -> CliResult {
                 ctx.out.status(v.status),
                 v.created_at.clone(),
                 v.expires_at.clone().unwrap_or_else(|| "never".into()),
+                limits::summary(k, v.limits.usage()),
             ]);
         }
         t.render()
@@ -211,18 +247,37 @@ fn list(ctx: &Ctx) -> CliResult {
 fn show(ctx: &Ctx, id: &str) -> CliResult {
     let c = ctx.store.load()?;
     let k = &c.gateway_keys[find(&c, id)?];
-    let v = view(k);
+    let v = view_with(k, limits::server_usage(&ctx.store).remove(&k.id));
     ctx.out.emit(&v, || {
         format!(
             "id:          {}\nname:        {}\nkey:         {}… (only the SHA-256 is stored)\n\
-             permissions: {}\nstatus:      {}\ncreated:     {}\nexpires:     {}",
+             permissions: {}\nstatus:      {}\ncreated:     {}\nexpires:     {}\n{}",
             v.id,
             v.name,
             v.prefix,
             perms(&k.permissions),
             ctx.out.status(v.status),
             v.created_at,
-            v.expires_at.clone().unwrap_or_else(|| "never".into())
+            v.expires_at.clone().unwrap_or_else(|| "never".into()),
+            limits::detail(k, v.limits.usage()),
+        )
+    })?;
+    Ok(())
+}
+
+fn set(ctx: &Ctx, id: &str, changes: LimitChanges) -> CliResult {
+    let k = ctx.store.update(|c| {
+        let i = find(c, id)?;
+        changes.apply(&mut c.gateway_keys[i]);
+        Ok::<_, CliError>(c.gateway_keys[i].clone())
+    })?;
+    ctx.out.emit(&view(&k), || {
+        format!(
+            "Gateway key {:?} ({}) now has limits: {}.\n\
+             A running server applies them within a second, to the use it has counted.",
+            k.name,
+            k.id,
+            limits::summary(&k, None)
         )
     })?;
     Ok(())

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::config::{Permission, Provider};
+use crate::config::{BudgetPeriod, Permission, Provider};
 
 /// One local endpoint for every LLM account you own.
 ///
@@ -51,9 +51,14 @@ pub enum Command {
     Status,
     /// Is the server up and is every upstream reachable? Exit code 0 only when healthy
     Health,
+    /// Requests, tokens and cost from the usage ledger (usage.db; no server needed)
+    Usage(UsageArgs),
     /// Inspect the config file
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Prices per model that usage costs are computed from (built-in, or set in the config)
+    #[command(subcommand)]
+    Prices(PricesCommand),
     /// Print a shell completion script (e.g. `llm-gateway completions bash > ...`)
     Completions {
         #[arg(value_enum)]
@@ -74,6 +79,28 @@ pub enum ApikeyCommand {
         /// Expire the key after this long (e.g. 30d, 12h)
         #[arg(long, value_name = "DURATION")]
         expires: Option<String>,
+        #[command(flatten)]
+        limits: LimitArgs,
+    },
+    /// Change a key's limits, budget or model list (`none` removes one)
+    Set {
+        /// Key id or name
+        id: String,
+        /// Requests per minute, or `none`
+        #[arg(long, value_name = "N|none", allow_hyphen_values = true)]
+        rpm: Option<String>,
+        /// Tokens (input + output) per minute, or `none`
+        #[arg(long, value_name = "N|none", allow_hyphen_values = true)]
+        tpm: Option<String>,
+        /// Spend cap in USD per budget period, or `none`
+        #[arg(long, value_name = "USD|none", allow_hyphen_values = true)]
+        budget: Option<String>,
+        /// Calendar period (UTC) the budget is counted over
+        #[arg(long, value_enum, value_name = "PERIOD")]
+        budget_period: Option<BudgetPeriodArg>,
+        /// Models the key may use (comma-separated patterns), or `none` for every model
+        #[arg(long, value_name = "PATTERNS|none")]
+        models: Option<String>,
     },
     /// List keys (secrets are never shown)
     List,
@@ -85,6 +112,43 @@ pub enum ApikeyCommand {
     Enable { id: String },
     /// Refuse a key without deleting it
     Disable { id: String },
+}
+
+/// Limits a new key starts with (`apikey add`).
+#[derive(Debug, Args)]
+pub struct LimitArgs {
+    /// Requests per minute (sliding window)
+    #[arg(long, value_name = "N")]
+    pub rpm: Option<u64>,
+    /// Tokens (input + output) per minute (sliding window)
+    #[arg(long, value_name = "N")]
+    pub tpm: Option<u64>,
+    /// Spend cap in USD per budget period
+    #[arg(long, value_name = "USD", allow_hyphen_values = true)]
+    pub budget: Option<String>,
+    /// Calendar period (UTC) the budget is counted over [default: month]
+    #[arg(long, value_enum, value_name = "PERIOD")]
+    pub budget_period: Option<BudgetPeriodArg>,
+    /// Models the key may use: comma-separated patterns (`claude-*,gpt-4o`) [default: all]
+    #[arg(long, value_name = "PATTERNS", value_delimiter = ',')]
+    pub models: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum BudgetPeriodArg {
+    Day,
+    Week,
+    Month,
+}
+
+impl From<BudgetPeriodArg> for BudgetPeriod {
+    fn from(p: BudgetPeriodArg) -> Self {
+        match p {
+            BudgetPeriodArg::Day => BudgetPeriod::Day,
+            BudgetPeriodArg::Week => BudgetPeriod::Week,
+            BudgetPeriodArg::Month => BudgetPeriod::Month,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -291,6 +355,40 @@ pub enum RouteCommand {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum PricesCommand {
+    /// List prices in USD per million tokens: the built-in table (a LiteLLM snapshot)
+    /// and the ones set in the config, which replace built-in ones
+    List {
+        /// Only models matching this glob (`*`, `?`), or containing this text
+        #[arg(long, value_name = "PATTERN")]
+        model: Option<String>,
+    },
+    /// Set a model's price in the config; it replaces the built-in one and applies to
+    /// dated names of the model too (`claude-sonnet-4-5` covers `claude-sonnet-4-5-20250929`)
+    Set {
+        /// The model name as served (without a date suffix to cover every date)
+        model: String,
+        /// USD per million input tokens
+        #[arg(long, value_name = "USD_PER_MTOK")]
+        input: f64,
+        /// USD per million output tokens (reasoning included)
+        #[arg(long, value_name = "USD_PER_MTOK")]
+        output: f64,
+        /// USD per million tokens read from the prompt cache [default: the input price]
+        #[arg(long, value_name = "USD_PER_MTOK")]
+        cache_read: Option<f64>,
+        /// USD per million tokens written to the prompt cache [default: the input price]
+        #[arg(long, value_name = "USD_PER_MTOK")]
+        cache_write: Option<f64>,
+    },
+    /// Remove a model's price from the config (the built-in one applies again, if any)
+    Unset {
+        /// The model name as given to `prices set`
+        model: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum EnvCommand {
     /// Show every proxy setting
     List,
@@ -329,6 +427,41 @@ pub enum ServerCommand {
     },
     /// Is a gateway running for this config, and where?
     Status,
+}
+
+/// `llm-gateway usage`: which rows, grouped how.
+#[derive(Debug, Args)]
+pub struct UsageArgs {
+    /// Start of the window: a duration back from now (24h, 7d, 30d, 365d), a UTC date
+    /// (2026-01-31), an RFC 3339 time, or `all`
+    #[arg(long, default_value = "30d", value_name = "WHEN")]
+    pub since: String,
+    /// Group by gateway key, model (as served), upstream or UTC day
+    #[arg(long, value_enum, default_value_t = UsageBy::Model)]
+    pub by: UsageBy,
+    /// Only requests made with this gateway key (id or name)
+    #[arg(long, value_name = "ID")]
+    pub key: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum UsageBy {
+    Key,
+    Model,
+    Upstream,
+    Day,
+}
+
+impl From<UsageBy> for crate::ledger::query::GroupBy {
+    fn from(b: UsageBy) -> Self {
+        use crate::ledger::query::GroupBy;
+        match b {
+            UsageBy::Key => GroupBy::Key,
+            UsageBy::Model => GroupBy::Model,
+            UsageBy::Upstream => GroupBy::Upstream,
+            UsageBy::Day => GroupBy::Day,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -2,15 +2,18 @@
 //! subcommand, shared printing in [`output`].
 
 mod apikey;
+mod apikey_limits;
 pub mod args;
 mod config_cmd;
 mod env;
 mod oauth;
 pub mod output;
+mod prices;
 mod route;
 mod server_cmd;
 mod status;
 mod upstream;
+mod usage;
 
 use std::io;
 use std::process::ExitCode;
@@ -103,6 +106,8 @@ fn run(cli: Cli) -> CliResult {
         Command::Status => status::status(&ctx),
         Command::Health => status::health(&ctx),
         Command::Config(c) => config_cmd::run(&ctx, c),
+        Command::Prices(c) => prices::run(&ctx, c),
+        Command::Usage(a) => usage::run(&ctx, a),
         Command::Completions { .. } => Ok(()),
     }
 }

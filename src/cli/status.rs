@@ -169,15 +169,47 @@ pub fn status(ctx: &Ctx) -> CliResult {
         let keys = s["keys"].as_array().cloned().unwrap_or_default();
         if !keys.is_empty() {
             out.push('\n');
-            let mut t = Table::new(vec!["KEY", "REQUESTS", "LAST USED"]);
+            let mut t = Table::new(vec![
+                "KEY",
+                "REQUESTS",
+                "LAST MINUTE (REQ / TOK)",
+                "SPENT THIS PERIOD",
+                "LAST USED",
+            ]);
             for k in &keys {
+                let (u, l) = (&k["usage"], &k["limits"]);
+                let of = |used: &serde_json::Value, limit: &serde_json::Value| match limit.as_u64()
+                {
+                    Some(n) => format!("{}/{n}", used.as_u64().unwrap_or(0)),
+                    None => used.as_u64().unwrap_or(0).to_string(),
+                };
+                let spent = u["spent_usd"].as_f64().unwrap_or(0.0);
+                let spend = match l["budget_usd"].as_f64() {
+                    Some(b) => format!(
+                        "${spent:.2} of ${b:.2} ({})",
+                        l["budget_period"].as_str().unwrap_or("month")
+                    ),
+                    None => format!("${spent:.2}"),
+                };
                 t.row(vec![
                     k["name"].as_str().unwrap_or("?").into(),
                     k["requests"].to_string(),
+                    format!(
+                        "{} / {}",
+                        of(&u["requests_last_minute"], &l["rpm"]),
+                        of(&u["tokens_last_minute"], &l["tpm"])
+                    ),
+                    spend,
                     k["last_used_at"].as_str().unwrap_or("-").into(),
                 ]);
             }
             out.push_str(&t.render());
+        }
+        let dropped = s["ledger"]["dropped"].as_u64().unwrap_or(0);
+        if dropped > 0 {
+            out.push_str(&format!(
+                "\nusage ledger: {dropped} row(s) could not be written (see the server log)\n"
+            ));
         }
         out
     })?;

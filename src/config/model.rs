@@ -1,6 +1,7 @@
 //! The typed content of `config.yaml`. Every section denies unknown fields, so a typo
 //! is an error that names the field rather than a setting silently ignored.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -30,6 +31,11 @@ pub struct Config {
     pub environment: Environment,
     #[serde(default)]
     pub logging: LoggingConfig,
+    /// Prices per model that replace the built-in table's (`llm-gateway prices set`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub prices: BTreeMap<String, PriceOverride>,
+    #[serde(default)]
+    pub usage: UsageConfig,
 }
 
 impl Default for Config {
@@ -44,6 +50,8 @@ impl Default for Config {
             breaker: BreakerConfig::default(),
             environment: Environment::default(),
             logging: LoggingConfig::default(),
+            prices: BTreeMap::new(),
+            usage: UsageConfig::default(),
         }
     }
 }
@@ -136,6 +144,64 @@ pub struct GatewayKey {
     pub created_at: Timestamp,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<Timestamp>,
+    /// Requests per minute (sliding 60 s window); absent = unlimited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rpm: Option<u64>,
+    /// Tokens (input + output) per minute (sliding 60 s window); absent = unlimited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tpm: Option<u64>,
+    /// Spend cap in USD per `budget_period`; absent = unlimited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget_usd: Option<f64>,
+    /// The calendar period (UTC) the budget applies to.
+    #[serde(default, skip_serializing_if = "BudgetPeriod::is_month")]
+    pub budget_period: BudgetPeriod,
+    /// Model patterns (`claude-*`, `gpt-4o`) the key may ask for; empty = every model.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub models: Vec<String>,
+}
+
+/// A calendar period in UTC over which a key's budget is counted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BudgetPeriod {
+    /// 00:00:00Z to the next 00:00:00Z.
+    Day,
+    /// ISO week: Monday 00:00:00Z to the next Monday.
+    Week,
+    /// The 1st 00:00:00Z to the next month's 1st.
+    #[default]
+    Month,
+}
+
+impl BudgetPeriod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BudgetPeriod::Day => "day",
+            BudgetPeriod::Week => "week",
+            BudgetPeriod::Month => "month",
+        }
+    }
+
+    fn is_month(&self) -> bool {
+        *self == BudgetPeriod::Month
+    }
+}
+
+impl fmt::Display for BudgetPeriod {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl GatewayKey {
+    /// Whether the key has any limit, budget or model list.
+    pub fn has_limits(&self) -> bool {
+        self.rpm.is_some()
+            || self.tpm.is_some()
+            || self.budget_usd.is_some()
+            || !self.models.is_empty()
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -437,6 +503,42 @@ impl Default for LoggingConfig {
         LoggingConfig {
             level: "info".into(),
             format: LogFormat::Text,
+        }
+    }
+}
+
+/// A model's price set in the config, in USD per million tokens. It replaces the
+/// built-in entry of the same model whole (no long-context tier). A missing cache price
+/// means no discount: cache reads and writes are priced as input.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PriceOverride {
+    pub input: f64,
+    pub output: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_read: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_write: Option<f64>,
+}
+
+/// The usage ledger (`usage.db` beside the config file; see docs/usage.md).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UsageConfig {
+    /// Days a request's row is kept; older rows are pruned in the background (1–36500).
+    pub retention_days: u32,
+}
+
+/// Rows kept this many days unless the config says otherwise.
+pub const DEFAULT_RETENTION_DAYS: u32 = 90;
+
+/// The longest retention accepted (100 years: "keep everything").
+pub const MAX_RETENTION_DAYS: u32 = 36_500;
+
+impl Default for UsageConfig {
+    fn default() -> Self {
+        UsageConfig {
+            retention_days: DEFAULT_RETENTION_DAYS,
         }
     }
 }

@@ -91,7 +91,8 @@ impl ConfigStore {
         self.path.with_file_name(name)
     }
 
-    fn dir(&self) -> &Path {
+    /// The directory holding the config file (and `usage.db`).
+    pub fn dir(&self) -> &Path {
         match self.path.parent() {
             Some(p) if !p.as_os_str().is_empty() => p,
             _ => Path::new("."),
@@ -229,7 +230,7 @@ fn strip_location(msg: &str) -> String {
 }
 
 #[cfg(unix)]
-fn create_private_dir(dir: &Path) -> io::Result<()> {
+pub(crate) fn create_private_dir(dir: &Path) -> io::Result<()> {
     use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
     if dir.is_dir() {
         return Ok(());
@@ -242,7 +243,7 @@ fn create_private_dir(dir: &Path) -> io::Result<()> {
 }
 
 #[cfg(not(unix))]
-fn create_private_dir(dir: &Path) -> io::Result<()> {
+pub(crate) fn create_private_dir(dir: &Path) -> io::Result<()> {
     fs::create_dir_all(dir)
 }
 
@@ -296,6 +297,63 @@ mod tests {
         assert_eq!(c.server.port, 4000);
         let text = fs::read_to_string(s.path()).unwrap();
         assert_eq!(s.parse(&text).unwrap(), c);
+    }
+
+    #[test]
+    fn prices_round_trip_and_refuse_unknown_fields() {
+        let (_d, s) = store();
+        let price = crate::config::PriceOverride {
+            input: 3.0,
+            output: 15.0,
+            cache_read: Some(0.3),
+            cache_write: None,
+        };
+        s.update(|c| {
+            c.prices.insert("claude-sonnet-4-5".into(), price);
+            Ok::<_, ConfigError>(())
+        })
+        .unwrap();
+        let text = fs::read_to_string(s.path()).unwrap();
+        assert!(
+            text.contains("prices:\n  claude-sonnet-4-5:\n    input: 3.0\n"),
+            "{text}"
+        );
+        assert!(!text.contains("cache_write"), "{text}");
+        let c = s.parse(&text).unwrap();
+        assert_eq!(c.prices.get("claude-sonnet-4-5"), Some(&price));
+        assert_eq!(c, s.load().unwrap());
+        let err = s
+            .parse("version: 1\nprices:\n  m:\n    input: 1\n    output: 2\n    cached: 1\n")
+            .unwrap_err();
+        assert!(err.to_string().contains("cached"), "{err}");
+        let err = s
+            .parse("version: 1\nprices:\n  m:\n    input: -1\n    output: 2\n")
+            .unwrap_err();
+        assert!(err.to_string().contains("prices.m.input"), "{err}");
+    }
+
+    #[test]
+    fn usage_section_round_trips_and_defaults() {
+        let (_d, s) = store();
+        assert_eq!(s.parse("version: 1\n").unwrap().usage.retention_days, 90);
+        s.update(|c| {
+            c.usage.retention_days = 30;
+            Ok::<_, ConfigError>(())
+        })
+        .unwrap();
+        let text = fs::read_to_string(s.path()).unwrap();
+        assert!(text.contains("retention_days: 30"), "{text}");
+        assert_eq!(s.parse(&text).unwrap().usage.retention_days, 30);
+        let err = s
+            .parse("version: 1\nusage:\n  retention: 5\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("retention"), "{err}");
+        let err = s
+            .parse("version: 1\nusage:\n  retention_days: 0\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("usage.retention_days"), "{err}");
     }
 
     #[test]

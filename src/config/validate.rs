@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use super::model::{Api, AuthType, Config, Provider};
+use super::model::{Api, AuthType, Config, GatewayKey, MAX_RETENTION_DAYS, Provider};
 
 /// All problems with `config`; empty when it is valid.
 pub fn problems(config: &Config) -> Vec<String> {
@@ -52,6 +52,7 @@ pub fn problems(config: &Config) -> Vec<String> {
         if k.name.trim().is_empty() {
             out.push(format!("gateway key {:?} has an empty name", k.id));
         }
+        key_limit_problems(k, &mut out);
     }
 
     let mut up_names = HashSet::new();
@@ -138,6 +139,26 @@ pub fn problems(config: &Config) -> Vec<String> {
         out.push("routing.max_attempts must be at least 1".into());
     }
 
+    for (model, p) in &config.prices {
+        if model.trim().is_empty() {
+            out.push("prices: a model name is empty".into());
+        }
+        for (field, v) in [
+            ("input", Some(p.input)),
+            ("output", Some(p.output)),
+            ("cache_read", p.cache_read),
+            ("cache_write", p.cache_write),
+        ] {
+            if let Some(v) = v
+                && !(v.is_finite() && v >= 0.0)
+            {
+                out.push(format!(
+                    "prices.{model}.{field} must be a non-negative number (USD per million tokens)"
+                ));
+            }
+        }
+    }
+
     let env = &config.environment;
     for (name, v) in [
         ("http_proxy", &env.http_proxy),
@@ -149,7 +170,40 @@ pub fn problems(config: &Config) -> Vec<String> {
             out.push(format!("environment.{name} {e}"));
         }
     }
+
+    let days = config.usage.retention_days;
+    if !(1..=MAX_RETENTION_DAYS).contains(&days) {
+        out.push(format!(
+            "usage.retention_days must be between 1 and {MAX_RETENTION_DAYS} (got {days})"
+        ));
+    }
     out
+}
+
+/// A key's limits: positive, finite, no empty model pattern.
+fn key_limit_problems(k: &GatewayKey, out: &mut Vec<String>) {
+    for (name, v) in [("rpm", k.rpm), ("tpm", k.tpm)] {
+        if v == Some(0) {
+            out.push(format!(
+                "gateway key {:?}: {name} must be at least 1 (leave it out for no limit)",
+                k.name
+            ));
+        }
+    }
+    if let Some(b) = k.budget_usd
+        && !(b.is_finite() && b > 0.0)
+    {
+        out.push(format!(
+            "gateway key {:?}: budget_usd must be a positive number of dollars, not {b}",
+            k.name
+        ));
+    }
+    if k.models.iter().any(|m| m.trim().is_empty()) {
+        out.push(format!(
+            "gateway key {:?} has an empty model pattern",
+            k.name
+        ));
+    }
 }
 
 /// An absolute http(s) URL with a host.
@@ -224,6 +278,108 @@ mod tests {
             p.iter().any(|m| m.starts_with("server.body_limit_mb")),
             "{p:?}"
         );
+    }
+
+    const KEY_YAML: &str = "version: 1\ngateway_keys:\n- id: key_a\n  name: a\n  \
+        key_sha256: 0000000000000000000000000000000000000000000000000000000000000000\n  \
+        prefix: lgw_abcdef\n  permissions: [read, write]\n  created_at: 2026-01-01T00:00:00Z\n";
+
+    #[test]
+    fn key_limits_round_trip() {
+        let text = format!(
+            "{KEY_YAML}  rpm: 60\n  tpm: 100000\n  budget_usd: 12.5\n  budget_period: week\n  \
+             models: ['claude-*', gpt-4o]\n"
+        );
+        let c: Config = serde_yaml::from_str(&text).unwrap();
+        assert!(problems(&c).is_empty(), "{:?}", problems(&c));
+        let k = &c.gateway_keys[0];
+        assert_eq!(
+            (k.rpm, k.tpm, k.budget_usd),
+            (Some(60), Some(100_000), Some(12.5))
+        );
+        assert_eq!(k.budget_period, BudgetPeriod::Week);
+        assert_eq!(k.models, ["claude-*", "gpt-4o"]);
+        let back: Config = serde_yaml::from_str(&serde_yaml::to_string(&c).unwrap()).unwrap();
+        assert_eq!(back, c);
+
+        // No limits: nothing new is written, the period defaults to month.
+        let plain: Config = serde_yaml::from_str(KEY_YAML).unwrap();
+        assert_eq!(plain.gateway_keys[0].budget_period, BudgetPeriod::Month);
+        assert!(!plain.gateway_keys[0].has_limits());
+        let out = serde_yaml::to_string(&plain).unwrap();
+        for field in ["rpm", "tpm", "budget", "models"] {
+            assert!(!out.contains(field), "{out}");
+        }
+    }
+
+    #[test]
+    fn key_limits_validated() {
+        let bad = |extra: &str| -> Vec<String> {
+            match serde_yaml::from_str::<Config>(&format!("{KEY_YAML}{extra}")) {
+                Ok(c) => problems(&c),
+                Err(e) => vec![format!("parse: {e}")],
+            }
+        };
+        assert!(bad("  rpm: 0\n")[0].contains("rpm must be at least 1"));
+        assert!(bad("  tpm: 0\n")[0].contains("tpm must be at least 1"));
+        for b in ["0", "-1", ".nan", ".inf"] {
+            let p = bad(&format!("  budget_usd: {b}\n"));
+            assert!(p[0].contains("budget_usd must be a positive"), "{b}: {p:?}");
+        }
+        assert!(bad("  models: ['']\n")[0].contains("empty model pattern"));
+        assert!(bad("  rpm: -3\n")[0].starts_with("parse:"));
+        assert!(bad("  budget_period: year\n")[0].starts_with("parse:"));
+        assert!(bad("  budget: 3\n")[0].contains("unknown field"));
+    }
+
+    #[test]
+    fn prices_must_be_non_negative_and_finite() {
+        let mut c = Config::default();
+        let ok = PriceOverride {
+            input: 3.0,
+            output: 15.0,
+            cache_read: Some(0.0),
+            cache_write: None,
+        };
+        c.prices.insert("claude-x".into(), ok);
+        assert!(problems(&c).is_empty());
+        c.prices.insert(
+            "gpt-x".into(),
+            PriceOverride {
+                input: -1.0,
+                cache_write: Some(f64::INFINITY),
+                ..ok
+            },
+        );
+        c.prices.insert(" ".into(), ok);
+        let p = problems(&c).join("\n");
+        assert!(
+            p.contains("prices.gpt-x.input must be a non-negative"),
+            "{p}"
+        );
+        assert!(p.contains("prices.gpt-x.cache_write"), "{p}");
+        assert!(p.contains("a model name is empty"), "{p}");
+        c.prices.insert(
+            "gpt-x".into(),
+            PriceOverride {
+                output: f64::NAN,
+                ..ok
+            },
+        );
+        assert!(problems(&c).join("\n").contains("prices.gpt-x.output"));
+    }
+
+    #[test]
+    fn usage_retention_bounds() {
+        let mut c = Config::default();
+        assert_eq!(c.usage.retention_days, 90);
+        c.usage.retention_days = 0;
+        let p = problems(&c).join("\n");
+        assert!(p.contains("usage.retention_days must be between 1"), "{p}");
+        c.usage.retention_days = MAX_RETENTION_DAYS;
+        assert!(problems(&c).is_empty());
+        c.usage.retention_days = MAX_RETENTION_DAYS + 1;
+        assert!(!problems(&c).is_empty());
     }
 
     #[test]

@@ -118,7 +118,9 @@ pub fn status(state: &AppState, snap: &Snapshot) -> Value {
                     s.last_used(),
                 )
             });
-            json!({"id": k.id, "name": k.name, "requests": requests, "last_used_at": last})
+            json!({"id": k.id, "name": k.name, "requests": requests, "last_used_at": last,
+                "limits": crate::limits::KeyLimits::of(k),
+                "usage": snap.limiter.usage(&k.id, std::time::SystemTime::now())})
         })
         .collect();
     json!({
@@ -132,6 +134,10 @@ pub fn status(state: &AppState, snap: &Snapshot) -> Value {
         "strategy": snap.config.routing.strategy,
         "upstreams": upstreams,
         "keys": keys,
+        "ledger": {
+            "written": state.ledger.written(),
+            "dropped": state.ledger.dropped(),
+        },
     })
 }
 

@@ -11,6 +11,7 @@ use bytes::{Bytes, BytesMut};
 use hyper::body::{Body, Frame, Incoming, SizeHint};
 use tokio::time::Sleep;
 
+use super::accounting::Accounting;
 use super::format::ApiFormat;
 use super::stats::UpstreamStats;
 use super::translate::StreamConverter;
@@ -303,7 +304,13 @@ impl Body for GatewayBody {
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         match &mut self.kind {
             Kind::Full(b) => Poll::Ready(b.take().map(|b| Ok(Frame::data(b)))),
-            Kind::Upstream(s) => s.poll(cx),
+            Kind::Upstream(s) => {
+                let frame = s.poll(cx);
+                if let Poll::Ready(Some(Ok(_))) = &frame {
+                    s.done.first_byte();
+                }
+                frame
+            }
         }
     }
 
@@ -364,6 +371,10 @@ pub struct Completion {
     breaker: BreakerConfig,
     pub sniffer: UsageSniffer,
     finished: bool,
+    /// The usage row and the key's counters.
+    acct: Option<Accounting>,
+    /// When the first bytes went to the client.
+    first_byte: Option<Instant>,
 }
 
 impl Completion {
@@ -379,6 +390,21 @@ impl Completion {
             breaker,
             sniffer,
             finished: false,
+            acct: None,
+            first_byte: None,
+        }
+    }
+
+    /// Write a usage row (and settle the key's counters) when the request ends.
+    pub fn with_accounting(mut self, acct: Accounting) -> Self {
+        self.acct = Some(acct);
+        self
+    }
+
+    /// The first bytes of the answer are on their way to the client.
+    fn first_byte(&mut self) {
+        if self.first_byte.is_none() {
+            self.first_byte = Some(Instant::now());
         }
     }
 
@@ -389,6 +415,31 @@ impl Completion {
         let usage = self.sniffer.finish();
         self.stats.tokens(usage.total_input(), usage.output);
         self.stats.end();
+        if let Some(acct) = &self.acct {
+            let status = self.info.status;
+            let class = match &outcome {
+                Outcome::Complete => match status {
+                    429 => Some("upstream_429"),
+                    400..=499 => Some("upstream_4xx"),
+                    500.. => Some("upstream_5xx"),
+                    _ => None,
+                },
+                Outcome::ClientClosed => Some("client_closed"),
+                Outcome::IdleTimeout => Some("idle_timeout"),
+                Outcome::UpstreamBroke(_) => Some("upstream_broke"),
+            };
+            let ttfb = self
+                .first_byte
+                .map(|t| t.saturating_duration_since(self.info.started));
+            acct.finish(
+                &self.info.request_id,
+                status,
+                class,
+                self.info.started,
+                ttfb.or_else(|| Some(self.info.started.elapsed())),
+                usage,
+            );
+        }
         let outcome = match outcome {
             Outcome::Complete => "complete".to_string(),
             Outcome::ClientClosed => "client_closed".to_string(),

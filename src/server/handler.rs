@@ -44,7 +44,7 @@ pub async fn handle(
                 id = %request_id,
                 method = %method,
                 path = %uri.path(),
-                status = e.status().as_u16(),
+                status = e.status_for(format).as_u16(),
                 ms = started.elapsed().as_millis() as u64,
                 error = %e,
                 "request refused"
@@ -125,8 +125,10 @@ async fn dispatch(
             } else {
                 Permission::Write
             })?;
+            let recorded = Arc::new(std::sync::atomic::AtomicBool::new(false));
             let rc = proxy::RequestCtx {
                 state,
+                recorded: &recorded,
                 snap: &snap,
                 caller: &caller,
                 format,

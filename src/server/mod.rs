@@ -10,6 +10,7 @@
 //! - [`admin`], [`stats`]: the live view the CLI reads;
 //! - [`state`]: config snapshots and hot reload.
 
+pub mod accounting;
 pub mod admin;
 pub mod auth;
 pub mod body;
@@ -83,6 +84,11 @@ fn ensure_first_key(store: &ConfigStore) -> anyhow::Result<Option<(GatewayKey, S
             status: Status::Enabled,
             created_at: Timestamp::now(),
             expires_at: None,
+            rpm: None,
+            tpm: None,
+            budget_usd: None,
+            budget_period: Default::default(),
+            models: Vec::new(),
         };
         c.gateway_keys.push(entry.clone());
         Ok(Some((entry, key)))
@@ -142,11 +148,21 @@ async fn serve(
     let n_workers = workers::count(config.server.workers);
     let exposed = !addr.ip().is_loopback();
     upstream::set_pool_slots(n_workers + 1);
+    // The usage ledger beside the config file. Without it the server still serves
+    // (rows are counted as dropped, and `status` says so).
+    let ledger = match crate::ledger::Ledger::open(store.dir(), config.usage.retention_days) {
+        Ok(l) => Some(l),
+        Err(e) => {
+            tracing::warn!("usage ledger unavailable, requests are not recorded: {e}");
+            None
+        }
+    };
     let state = Arc::new(AppState::new(
         store,
         config,
         addr,
         keys::digest(&admin_token),
+        ledger,
     )?);
     tokio::spawn(state.clone().watch());
     tokio::spawn(credentials::keep_fresh(state.clone()));
@@ -179,6 +195,15 @@ async fn serve(
         tracing::info!("all requests finished");
     } else {
         tracing::warn!("grace period over; closing the remaining connections");
+    }
+    // The last usage rows reach the database before the process ends.
+    let ledger = state.ledger.clone();
+    let flushed =
+        tokio::task::spawn_blocking(move || ledger.flush_blocking(Duration::from_secs(5)))
+            .await
+            .unwrap_or(false);
+    if !flushed {
+        tracing::warn!("usage ledger: not every row was written before exit");
     }
     remove_runtime(&runtime_file);
     Ok(())

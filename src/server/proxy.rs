@@ -35,6 +35,8 @@ use crate::upstream::{UpstreamError, authenticate, error_chain, is_hop_or_owned,
 #[derive(Clone, Copy)]
 pub struct RequestCtx<'a> {
     pub state: &'a AppState,
+    /// Set once the request's usage row is written (by the body that ends it).
+    pub recorded: &'a Arc<std::sync::atomic::AtomicBool>,
     pub snap: &'a Snapshot,
     pub caller: &'a Caller,
     pub format: ApiFormat,
@@ -138,12 +140,7 @@ pub async fn forward_parts(
     parts: http::request::Parts,
     body: Bytes,
 ) -> Result<Response<GatewayBody>, GatewayError> {
-    let RequestCtx {
-        snap,
-        endpoint,
-        request_id,
-        ..
-    } = *rc;
+    let endpoint = rc.endpoint;
     let meta: Meta = serde_json::from_slice(&body)
         .map_err(|e| GatewayError::BadRequest(format!("request body is not valid JSON: {e}")))?;
     let model = meta
@@ -151,6 +148,40 @@ pub async fn forward_parts(
         .clone()
         .filter(|m| !m.is_empty())
         .ok_or_else(|| GatewayError::BadRequest("`model` is required".into()))?;
+
+    // From here on the request counts: it gets a usage row however it ends (a body
+    // that reached the client writes its own when it ends).
+    let result = route(rc, parts, body, meta, &model).await;
+    if let Err(e) = &result
+        && !rc.recorded.load(std::sync::atomic::Ordering::Relaxed)
+        && !endpoint.is_count()
+    {
+        super::accounting::Accounting::for_request(rc, &model, None).record_refusal(rc, e);
+    }
+    result
+}
+
+/// Check the key's limits, pick upstreams, and send (see [`forward`]).
+async fn route(
+    rc: &RequestCtx<'_>,
+    parts: http::request::Parts,
+    body: Bytes,
+    meta: Meta,
+    model: &str,
+) -> Result<Response<GatewayBody>, GatewayError> {
+    let RequestCtx {
+        snap,
+        endpoint,
+        request_id,
+        ..
+    } = *rc;
+    let model = model.to_string();
+    // The key's limits, budget and model list, before anything is sent upstream.
+    if !endpoint.is_count() {
+        snap.limiter
+            .check(&rc.caller.id, &model, std::time::SystemTime::now())
+            .map_err(GatewayError::from)?;
+    }
 
     let resolution = snap
         .router

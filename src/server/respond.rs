@@ -11,6 +11,7 @@ use http::{Response, StatusCode};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 
+use super::accounting::Accounting;
 use super::body::{AccessInfo, Completion, GatewayBody, Outcome};
 use super::errors::GatewayError;
 use super::proxy::{Inbound, RequestCtx};
@@ -60,7 +61,12 @@ pub(super) async fn respond(
         stats,
         breaker,
         UsageSniffer::for_content_type(ct.as_deref()),
-    );
+    )
+    .with_accounting(Accounting::for_request(
+        rc,
+        &inb.model,
+        Some((upstream, &inb.upstream_model)),
+    ));
     let from = Shape::of_upstream(upstream);
     let to = inb.client_shape;
     let idle = rc.snap.client.idle_stream_timeout;

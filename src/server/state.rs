@@ -1,6 +1,9 @@
 //! The server's shared state: an immutable snapshot of the config (swapped whole on
 //! reload), the live counters that outlive reloads, and the hot-reload watcher.
 
+use crate::ledger::{Ledger, LedgerHandle};
+use crate::limits::{Limiter, Seed, SeedQuery};
+use crate::prices::PriceTable;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, RwLock};
@@ -28,6 +31,11 @@ pub struct Snapshot {
     /// Live counters by upstream id and key id (shared across snapshots).
     pub upstream_stats: HashMap<String, Arc<UpstreamStats>>,
     pub key_stats: HashMap<String, Arc<KeyStats>>,
+    /// Per-key limits and budgets, and the counters they are checked against (the
+    /// counters carry over from snapshot to snapshot).
+    pub limiter: Limiter,
+    /// Prices of this config (built-in snapshot + `prices` overrides).
+    pub prices: Arc<PriceTable>,
 }
 
 pub struct AppState {
@@ -56,6 +64,11 @@ pub struct AppState {
     pub control: tokio::runtime::Handle,
     /// Converted Responses answers, for `previous_response_id`.
     pub responses: Arc<super::responses_store::ResponsesStore>,
+    /// Where each request's usage row goes (written off the request path).
+    pub ledger: LedgerHandle,
+    /// The ledger's database, for seeding the limits of keys that appear on reload
+    /// (never on the request path).
+    ledger_db: Mutex<Option<Ledger>>,
 }
 
 impl AppState {
@@ -65,13 +78,24 @@ impl AppState {
         config: Config,
         listen: SocketAddr,
         admin_token: [u8; 32],
+        ledger: Option<Ledger>,
     ) -> anyhow::Result<Self> {
         let control = tokio::runtime::Handle::try_current()
             .map_err(|_| anyhow::anyhow!("the server state needs a running runtime"))?;
         let client = Arc::new(UpstreamClient::new(&config.environment, &config.server)?);
         let upstream_stats = Mutex::new(HashMap::new());
         let key_stats = Mutex::new(HashMap::new());
-        let snap = compile(config, client, &upstream_stats, &key_stats);
+        let handle = ledger
+            .as_ref()
+            .map(Ledger::handle)
+            .unwrap_or_else(LedgerHandle::disabled);
+        let ledger_db = Mutex::new(ledger);
+        let limiter = Limiter::new(
+            &config.gateway_keys,
+            SystemTime::now(),
+            &mut seed_from(&ledger_db),
+        );
+        let snap = compile(config, client, &upstream_stats, &key_stats, limiter);
         Ok(AppState {
             store,
             snapshot: RwLock::new(Arc::new(snap)),
@@ -89,6 +113,8 @@ impl AppState {
             models_cache: Mutex::new(HashMap::new()),
             control,
             responses: Default::default(),
+            ledger: handle,
+            ledger_db,
         })
     }
 
@@ -111,11 +137,18 @@ impl AppState {
         } else {
             Arc::new(UpstreamClient::new(&config.environment, &config.server)?)
         };
+        let limiter = old.limiter.rebuild(
+            &config.gateway_keys,
+            SystemTime::now(),
+            &mut seed_from(&self.ledger_db),
+        );
+        self.ledger.set_retention_days(config.usage.retention_days);
         let snap = Arc::new(compile(
             config,
             client,
             &self.upstream_stats,
             &self.key_stats,
+            limiter,
         ));
         match self.snapshot.write() {
             Ok(mut s) => *s = snap,
@@ -194,11 +227,33 @@ fn stamp(store: &ConfigStore) -> Option<(SystemTime, u64)> {
     Some((m.modified().ok()?, m.len()))
 }
 
+/// Seeds a key's limits from the ledger: spend in the budget period so far, tokens in
+/// the last minute (without a ledger, nothing).
+fn seed_from(db: &Mutex<Option<Ledger>>) -> impl FnMut(SeedQuery<'_>) -> Seed + '_ {
+    move |q| {
+        let guard = db.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(l) = guard.as_ref() else {
+            return Seed::default();
+        };
+        let ms = |t: SystemTime| {
+            t.duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_millis() as i64)
+                .unwrap_or(0)
+        };
+        Seed {
+            spend_usd: l.spend_since(q.key_id, ms(q.period_start)).unwrap_or(0.0),
+            tokens_last_minute: l.tokens_since(q.key_id, ms(q.minute_start)).unwrap_or(0),
+            requests_last_minute: 0,
+        }
+    }
+}
+
 fn compile(
     config: Config,
     client: Arc<UpstreamClient>,
     upstream_registry: &Mutex<HashMap<String, Arc<UpstreamStats>>>,
     key_registry: &Mutex<HashMap<String, Arc<KeyStats>>>,
+    limiter: Limiter,
 ) -> Snapshot {
     let upstream_stats = {
         let mut reg = upstream_registry.lock().unwrap_or_else(|p| p.into_inner());
@@ -230,6 +285,14 @@ fn compile(
         .collect();
     let body_limit = usize::try_from(config.server.body_limit_mb.saturating_mul(1024 * 1024))
         .unwrap_or(usize::MAX);
+    // A config that validated always has a table; the built-in one is the fallback.
+    let prices = PriceTable::from_config(&config)
+        .or_else(|_| PriceTable::new(&Default::default()))
+        .map(Arc::new)
+        .unwrap_or_else(|e| {
+            tracing::warn!("no price table: {e}");
+            Arc::new(PriceTable::empty())
+        });
     Snapshot {
         router: Router::new(&config),
         keys,
@@ -237,6 +300,8 @@ fn compile(
         body_limit,
         upstream_stats,
         key_stats,
+        limiter,
+        prices,
         config,
     }
 }

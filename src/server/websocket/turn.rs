@@ -176,8 +176,10 @@ impl Session {
             Ok(p) => p,
             Err(e) => return refuse(ws, e, &request_id, started).await,
         };
+        let recorded = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let rc = RequestCtx {
             state: &self.state,
+            recorded: &recorded,
             snap: &snap,
             caller: &caller,
             format: ApiFormat::OpenAi,

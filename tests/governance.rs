@@ -1,0 +1,213 @@
+//! Usage, cost, limits and budgets through the real binary and a real SQLite file:
+//! one ledger row per request (JSON, streams, conversion, failures, refusals), cache
+//! tokens counted once, `usage --json` sums, budgets enforced across a restart from the
+//! ledger, rpm and model lists refused before anything reaches the upstream, limits
+//! changed with `apikey set` applying to a running server, and a locked database never
+//! failing a request.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::mock::{Flavor, Mock};
+use common::{Env, eventually, post_json};
+use serde_json::{Value, json};
+
+fn messages(url: &str, key: &str, model: &str, stream: bool) -> common::Resp {
+    post_json(
+        &format!("{url}/v1/messages"),
+        &[("x-api-key", key), ("anthropic-version", "2023-06-01")],
+        &json!({"model": model, "max_tokens": 100, "stream": stream,
+            "messages": [{"role": "user", "content": "Hi"}]}),
+    )
+}
+
+fn chat(url: &str, key: &str, model: &str, stream: bool) -> common::Resp {
+    post_json(
+        &format!("{url}/v1/chat/completions"),
+        &[("authorization", &format!("Bearer {key}"))],
+        &json!({"model": model, "stream": stream, "messages": [{"role": "user", "content": "Hi"}]}),
+    )
+}
+
+/// `usage --json` once it counts `n` requests (rows are written in batches).
+fn usage_when(env: &Env, n: u64, args: &[&str]) -> Value {
+    let mut last = Value::Null;
+    let ok = eventually(Duration::from_secs(5), || {
+        let mut all = vec!["usage", "--since", "1d"];
+        all.extend_from_slice(args);
+        last = env.json(&all);
+        last["totals"]["requests"].as_u64() == Some(n)
+    });
+    assert!(ok, "usage never reached {n} requests: {last:#}");
+    last
+}
+
+#[test]
+fn every_request_leaves_one_row_and_usage_adds_them_up() {
+    let env = Env::new();
+    let ant = Mock::start(Flavor::Anthropic, "sk-ant-k");
+    env.add_upstream("ant", &ant, &[]);
+    let key = env.add_key("dev", "read,write");
+    let server = env.start();
+    let url = &server.url;
+    // Pass-through JSON and stream, converted JSON and stream, an unknown model (no
+    // route), an upstream failure.
+    assert_eq!(messages(url, &key, "claude-sonnet-4-5", false).status, 200);
+    let s = messages(url, &key, "claude-sonnet-4-5", true);
+    assert_eq!(s.status, 200);
+    assert_eq!(chat(url, &key, "claude-sonnet-4-5", false).status, 200);
+    let c = chat(url, &key, "claude-sonnet-4-5", true);
+    assert!(c.text().contains("[DONE]"));
+    assert_eq!(chat(url, &key, "no-such-model", false).status, 404);
+    ant.set(|b| {
+        b.fail_with = Some((
+            400,
+            r#"{"type":"error","error":{"type":"invalid_request_error","message":"bad"}}"#.into(),
+        ))
+    });
+    assert_eq!(messages(url, &key, "claude-sonnet-4-5", false).status, 400);
+
+    let v = usage_when(&env, 6, &["--by", "model"]);
+    let t = &v["totals"];
+    assert_eq!(t["errors"], 2, "{v:#}");
+    // Four answers of the mock: 12 input and 5 output tokens each.
+    assert_eq!(t["input_tokens"], 48, "{v:#}");
+    assert_eq!(t["output_tokens"], 20, "{v:#}");
+    let cost = t["cost_usd"].as_f64().unwrap();
+    assert!(cost > 0.0, "claude-sonnet-4-5 is priced: {v:#}");
+    let by_key = env.json(&["usage", "--since", "1d", "--by", "key"]);
+    assert_eq!(by_key["groups"][0]["name"], "dev", "{by_key:#}");
+
+    // The database itself, as docs/usage.md describes it.
+    let db = env.home.path().join(".llm-gateway/usage.db");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let formats: Vec<(String, Option<String>, u16)> = conn
+        .prepare("SELECT client_format, error_class, status FROM requests ORDER BY at_ms, rowid")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(formats.len(), 6);
+    assert!(formats.iter().any(|(f, _, _)| f == "chat"), "{formats:?}");
+    assert!(
+        formats
+            .iter()
+            .any(|(_, c, s)| c.as_deref() == Some("model_not_found") && *s == 404),
+        "{formats:?}"
+    );
+    assert_eq!(common::mode(&db) & 0o777, 0o600);
+}
+
+#[test]
+fn limits_refuse_before_the_upstream_and_apply_when_changed() {
+    let env = Env::new();
+    let ant = Mock::start(Flavor::Anthropic, "sk-ant-k");
+    env.add_upstream("ant", &ant, &[]);
+    let v = env.json(&[
+        "apikey", "add", "--name", "capped", "--rpm", "2", "--models", "claude-*",
+    ]);
+    let key = v["key"].as_str().unwrap().to_string();
+    let server = env.start();
+    let url = &server.url;
+    assert_eq!(messages(url, &key, "claude-sonnet-4-5", false).status, 200);
+    assert_eq!(messages(url, &key, "claude-sonnet-4-5", false).status, 200);
+    let third = messages(url, &key, "claude-sonnet-4-5", false);
+    assert_eq!(third.status, 429, "{}", third.text());
+    assert!(third.headers.get("retry-after").is_some());
+    assert_eq!(third.json()["error"]["type"], "rate_limit_error");
+    // A model outside the list: 403 in OpenAI's shape for an OpenAI client.
+    let other = chat(url, &key, "gpt-4o", false);
+    assert_eq!(other.status, 403, "{}", other.text());
+    assert_eq!(other.json()["error"]["code"], "permission_denied");
+    assert_eq!(
+        ant.inference_requests().len(),
+        2,
+        "refusals never reach the upstream"
+    );
+
+    // Lifted while the server runs.
+    env.ok(&["apikey", "set", "capped", "--rpm", "none"]);
+    assert!(eventually(Duration::from_secs(5), || {
+        messages(url, &key, "claude-sonnet-4-5", false).status == 200
+    }));
+}
+
+#[test]
+fn a_spent_budget_refuses_without_retry_also_after_a_restart() {
+    let env = Env::new();
+    let ant = Mock::start(Flavor::Anthropic, "sk-ant-k");
+    let oai = Mock::start(Flavor::OpenAi, "sk-oai-k");
+    env.add_upstream("ant", &ant, &[]);
+    env.add_upstream("oai", &oai, &[]);
+    // One mock answer (12 in, 5 out on claude-sonnet-4-5) costs more than this.
+    let v = env.json(&[
+        "apikey",
+        "add",
+        "--name",
+        "tight",
+        "--budget",
+        "0.0001",
+        "--budget-period",
+        "day",
+    ]);
+    let key = v["key"].as_str().unwrap().to_string();
+    let mut server = env.start();
+    assert_eq!(
+        messages(&server.url, &key, "claude-sonnet-4-5", false).status,
+        200
+    );
+    let check = |url: &str| {
+        let a = messages(url, &key, "claude-sonnet-4-5", false);
+        assert_eq!(a.status, 429, "{}", a.text());
+        assert_eq!(a.headers["x-should-retry"], "false");
+        assert_eq!(a.json()["error"]["type"], "rate_limit_error");
+        assert!(a.text().contains("budget"), "{}", a.text());
+        let o = chat(url, &key, "gpt-4o", false);
+        assert_eq!(o.status, 429, "{}", o.text());
+        assert_eq!(o.headers["x-should-retry"], "false");
+        assert_eq!(o.json()["error"]["code"], "insufficient_quota");
+    };
+    check(&server.url);
+    // The spend is in the ledger: a new server process knows it.
+    server.terminate();
+    assert_eq!(server.wait(Duration::from_secs(10)), Some(0));
+    let server = env.start();
+    check(&server.url);
+    assert_eq!(ant.inference_requests().len(), 1);
+    assert_eq!(oai.inference_requests().len(), 0);
+}
+
+#[test]
+fn a_locked_database_never_fails_a_request() {
+    let env = Env::new();
+    let ant = Mock::start(Flavor::Anthropic, "sk-ant-k");
+    env.add_upstream("ant", &ant, &[]);
+    let key = env.add_key("dev", "read,write");
+    let server = env.start();
+    assert_eq!(
+        messages(&server.url, &key, "claude-sonnet-4-5", false).status,
+        200
+    );
+    let db = env.home.path().join(".llm-gateway/usage.db");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    let started = std::time::Instant::now();
+    for _ in 0..5 {
+        assert_eq!(
+            messages(&server.url, &key, "claude-sonnet-4-5", false).status,
+            200
+        );
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "requests waited on the lock"
+    );
+    conn.execute_batch("COMMIT").unwrap();
+    drop(conn);
+    // Once the lock is gone the rows arrive.
+    usage_when(&env, 6, &[]);
+}
