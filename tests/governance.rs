@@ -211,3 +211,70 @@ fn a_locked_database_never_fails_a_request() {
     // Once the lock is gone the rows arrive.
     usage_when(&env, 6, &[]);
 }
+
+/// Read a few bytes of a streamed answer, then go away.
+fn read_some_then_vanish(url: &str, key: &str, body: &Value) {
+    use http_body_util::{BodyExt, Full};
+    use hyper_util::client::legacy::Client;
+    use hyper_util::rt::TokioExecutor;
+    common::runtime().block_on(async {
+        let client: Client<_, Full<bytes::Bytes>> =
+            Client::builder(TokioExecutor::new()).build_http();
+        let req = http::Request::post(url)
+            .header("content-type", "application/json")
+            .header("x-api-key", key)
+            .header("anthropic-version", "2023-06-01")
+            .body(Full::new(bytes::Bytes::from(body.to_string())))
+            .unwrap();
+        let resp = tokio::time::timeout(Duration::from_secs(10), client.request(req))
+            .await
+            .unwrap()
+            .unwrap();
+        let mut body = resp.into_body();
+        let _ = tokio::time::timeout(Duration::from_secs(10), body.frame()).await;
+    });
+}
+
+#[test]
+fn a_cancelled_stream_and_the_tpm_window_are_accounted() {
+    let env = Env::new();
+    let ant = Mock::start(Flavor::Anthropic, "sk-ant-k");
+    env.add_upstream("ant", &ant, &[]);
+    // Each mock answer is 17 tokens: the second request of a minute is over 20.
+    let v = env.json(&["apikey", "add", "--name", "t", "--tpm", "20"]);
+    let key = v["key"].as_str().unwrap().to_string();
+    ant.set(|b| {
+        b.event_gap = Some(Duration::from_millis(100));
+        b.deltas = 40;
+    });
+    let server = env.start();
+    read_some_then_vanish(
+        &format!("{}/v1/messages", server.url),
+        &key,
+        &json!({"model": "claude-sonnet-4-5", "max_tokens": 100, "stream": true,
+            "messages": [{"role": "user", "content": "Hi"}]}),
+    );
+    let v = usage_when(&env, 1, &[]);
+    assert_eq!(
+        v["totals"]["errors"], 1,
+        "a cancelled stream is an error row: {v:#}"
+    );
+    let db = env.home.path().join(".llm-gateway/usage.db");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let class: String = conn
+        .query_row("SELECT error_class FROM requests", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(class, "client_closed");
+
+    ant.set(|b| {
+        b.event_gap = None;
+        b.deltas = 3;
+    });
+    assert_eq!(
+        messages(&server.url, &key, "claude-sonnet-4-5", false).status,
+        200
+    );
+    let over = messages(&server.url, &key, "claude-sonnet-4-5", false);
+    assert_eq!(over.status, 429, "{}", over.text());
+    assert!(over.headers.get("retry-after").is_some());
+}
