@@ -45,8 +45,6 @@ pub const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX requests_at ON requests(at_ms);
     CREATE INDEX requests_key_at ON requests(key_id, at_ms);
-    CREATE INDEX requests_model_at ON requests(model_served, at_ms);
-    CREATE INDEX requests_upstream_at ON requests(upstream_id, at_ms);
     CREATE INDEX requests_unpriced_at ON requests(at_ms) WHERE cost_usd IS NULL;",
 ];
 
@@ -271,7 +269,7 @@ mod tests {
                 |r| r.get(0),
             )
             .unwrap();
-        assert_eq!(idx, 5);
+        assert_eq!(idx, 3);
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;

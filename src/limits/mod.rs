@@ -59,6 +59,11 @@ pub struct KeyLimits {
 }
 
 impl KeyLimits {
+    /// Whether requests of this key are counted (it has an rpm, tpm or budget).
+    pub fn counts(&self) -> bool {
+        self.rpm.is_some() || self.tpm.is_some() || self.budget_usd.is_some()
+    }
+
     pub fn of(k: &GatewayKey) -> Self {
         KeyLimits {
             name: k.name.clone(),
@@ -290,6 +295,10 @@ impl Limiter {
                 allowed: l.models.clone(),
             });
         }
+        // A key with no rpm, tpm or budget has nothing to count: no lock taken.
+        if !l.counts() {
+            return Ok(Admit::default());
+        }
         let ms = unix_millis(now);
         let mut c = lock(&e.counters);
         c.roll(unix_secs(now));
@@ -336,7 +345,7 @@ impl Limiter {
     /// (input + output) to `tpm` and its cost to the budget. Also for failures that
     /// used tokens; a request that used none need not settle.
     pub fn settle(&self, key_id: &str, tokens: u64, cost_usd: f64, now: SystemTime) {
-        let Some(e) = self.keys.get(key_id) else {
+        let Some(e) = self.keys.get(key_id).filter(|e| e.limits.counts()) else {
             return;
         };
         let mut c = lock(&e.counters);
