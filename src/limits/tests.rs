@@ -55,7 +55,10 @@ fn unlimited_and_unknown_keys_pass() {
     assert_eq!(l.check("ghost", "m", t0()), Ok(Admit::default()));
     l.settle("ghost", 10, 1.0, t0());
     assert!(l.usage("ghost", t0()).is_none());
-    assert_eq!(l.usage("a", at(2)).unwrap().requests_last_minute, 1000);
+    // A key with no rpm, tpm or budget is not counted (no lock on its way).
+    l.settle("a", 10, 1.0, at(2));
+    let u = l.usage("a", at(2)).unwrap();
+    assert_eq!((u.requests_last_minute, u.tokens_last_minute), (0, 0));
 }
 
 #[test]
