@@ -9,7 +9,6 @@
 #![allow(dead_code)]
 
 use std::collections::{HashMap, HashSet};
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -18,8 +17,6 @@ use bytes::Bytes;
 use http::{Request, Response};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo};
 use serde_json::{Value, json};
 use sha2::Digest;
 
@@ -48,35 +45,9 @@ pub struct ChatgptAuthMock {
 
 impl ChatgptAuthMock {
     pub fn start() -> ChatgptAuthMock {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        listener.set_nonblocking(true).expect("nb");
-        let addr = listener.local_addr().expect("addr");
         let state = Arc::new(Mutex::new(State::default()));
         let s = state.clone();
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("rt");
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).expect("l");
-                loop {
-                    let Ok((stream, _)) = listener.accept().await else {
-                        continue;
-                    };
-                    let s = s.clone();
-                    tokio::spawn(async move {
-                        let svc = service_fn(move |req| {
-                            let s = s.clone();
-                            async move { Ok::<_, Infallible>(handle(req, s).await) }
-                        });
-                        let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
-                            .serve_connection(TokioIo::new(stream), svc)
-                            .await;
-                    });
-                }
-            });
-        });
+        let (addr, thread) = super::serve::serve(move |req| handle(req, s.clone()));
         ChatgptAuthMock {
             addr,
             state,

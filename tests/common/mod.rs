@@ -7,6 +7,7 @@ pub mod chatgpt_mock;
 pub mod fwdproxy;
 pub mod mock;
 pub mod oauth_mock;
+pub mod serve;
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
