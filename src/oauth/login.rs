@@ -154,15 +154,7 @@ pub fn split_pasted(s: &str) -> Result<(String, Option<String>), LoginError> {
     if s.contains("code=") {
         let query = s.split_once('?').map_or(s, |(_, q)| q);
         let query = query.split('#').next().unwrap_or("");
-        let (mut code, mut state, mut error) = (None, None, None);
-        for (k, v) in query_pairs(query) {
-            match k.as_str() {
-                "code" => code = Some(v),
-                "state" => state = Some(v),
-                "error" => error = Some(v),
-                _ => {}
-            }
-        }
+        let (code, state, error) = callback_params(query);
         if let Some(e) = error {
             return Err(LoginError::Input(format!(
                 "the authorization server said: {e}"
@@ -181,6 +173,20 @@ pub fn split_pasted(s: &str) -> Result<(String, Option<String>), LoginError> {
         return Err(LoginError::Input("no code was pasted".into()));
     }
     Ok((code.to_string(), state.filter(|s| !s.is_empty())))
+}
+
+/// The `code`, `state` and `error` of a callback's query string.
+fn callback_params(query: &str) -> (Option<String>, Option<String>, Option<String>) {
+    let (mut code, mut state, mut error) = (None, None, None);
+    for (k, v) in query_pairs(query) {
+        match k.as_str() {
+            "code" => code = Some(v),
+            "state" => state = Some(v),
+            "error" => error = Some(v),
+            _ => {}
+        }
+    }
+    (code, state, error)
 }
 
 /// Accept connections until one brings `<path>?code=...&state=...`.
@@ -216,15 +222,7 @@ fn wait_for_callback(
             let _ = respond(&mut stream, 404, "Not the login callback.");
             continue;
         };
-        let (mut code, mut state, mut error) = (None, None, None);
-        for (k, v) in query_pairs(query) {
-            match k.as_str() {
-                "code" => code = Some(v),
-                "state" => state = Some(v),
-                "error" => error = Some(v),
-                _ => {}
-            }
-        }
+        let (code, state, error) = callback_params(query);
         if let Some(e) = error {
             let _ = respond(
                 &mut stream,

@@ -92,7 +92,7 @@ pub(super) async fn respond(
             inb.include_usage,
             inb.responses_ctx.as_ref(),
         );
-        if let (Some(c), Some(req)) = (conv.as_mut(), keep_answer(rc, inb, to)) {
+        if let (Some(c), Some(req)) = (conv.as_mut(), keep_answer(inb, to)) {
             let store = rc.state.responses.clone();
             c.on_final(Box::new(move |answer| store.put(&req, answer)));
         }
@@ -150,7 +150,7 @@ pub(super) async fn respond(
                 responses: inb.responses_ctx.as_ref(),
             };
             let answer = translate::response_json(from, to, v, &cx)?;
-            if let Some(req) = keep_answer(rc, inb, to) {
+            if let Some(req) = keep_answer(inb, to) {
                 rc.state.responses.put(&req, &answer);
             }
             (StatusCode::OK, answer)
@@ -177,8 +177,7 @@ pub(super) async fn respond(
 
 /// The (expanded) request whose converted Responses answer is kept for
 /// `previous_response_id`, when it is to be kept.
-fn keep_answer(rc: &RequestCtx<'_>, inb: &Inbound<'_>, to: Shape) -> Option<serde_json::Value> {
-    let _ = rc;
+fn keep_answer(inb: &Inbound<'_>, to: Shape) -> Option<serde_json::Value> {
     (to == Shape::Responses && inb.store_answer)
         .then(|| inb.json.clone())
         .flatten()
