@@ -8,8 +8,8 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
+use std::io::Write;
+use std::process::Command;
 
 use common::Env;
 use common::chatgpt_mock::{ACCOUNT_ID, ChatgptAuthMock, jwt};
@@ -95,42 +95,20 @@ impl World {
 
 /// Start an interactive ChatGPT login; return the child and the URL it printed.
 fn begin_login(w: &World, extra: &[&str]) -> (std::process::Child, String) {
-    let mut child = w
-        .cmd()
-        .args([
-            "--json",
-            "upstream",
-            "add",
-            "--type",
-            "oauth",
-            "--provider",
-            "openai",
-        ])
-        .args(["--name", "gpt-sub", "--no-browser"])
-        .args(extra)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let url = loop {
-        let line = lines.next().expect("the CLI printed the URL").unwrap();
-        if line.starts_with("http") {
-            break line.trim().to_string();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
-    (child, url)
-}
-
-fn query_param(url: &str, name: &str) -> String {
-    let q = url.split_once('?').unwrap().1;
-    let raw = q
-        .split('&')
-        .find_map(|p| p.strip_prefix(&format!("{name}=")))
-        .unwrap_or_else(|| panic!("{name} in {url}"));
-    raw.replace("%3A", ":").replace("%2F", "/")
+    common::begin_login(
+        w.cmd()
+            .args([
+                "--json",
+                "upstream",
+                "add",
+                "--type",
+                "oauth",
+                "--provider",
+                "openai",
+            ])
+            .args(["--name", "gpt-sub", "--no-browser"])
+            .args(extra),
+    )
 }
 
 #[test]
@@ -149,13 +127,13 @@ fn pasted_url_login() {
     ] {
         assert!(url.contains(p), "{p} in {url}");
     }
-    let redirect = query_param(&url, "redirect_uri");
+    let redirect = common::query_param(&url, "redirect_uri");
     assert_eq!(
         redirect,
         format!("http://localhost:{}/auth/callback", w.port)
     );
-    let state = query_param(&url, "state");
-    let challenge = query_param(&url, "code_challenge");
+    let state = common::query_param(&url, "state");
+    let challenge = common::query_param(&url, "code_challenge");
     w.auth
         .with(|s| s.codes.insert("good-code".into(), challenge));
     // What the browser's address bar shows after the login.
@@ -203,7 +181,7 @@ fn pasted_url_login() {
 fn wrong_state_is_refused_before_any_exchange() {
     let w = world();
     let (mut child, url) = begin_login(&w, &["--paste"]);
-    let challenge = query_param(&url, "code_challenge");
+    let challenge = common::query_param(&url, "code_challenge");
     w.auth
         .with(|s| s.codes.insert("good-code".into(), challenge));
     writeln!(
@@ -221,8 +199,8 @@ fn wrong_state_is_refused_before_any_exchange() {
 fn callback_login() {
     let w = world();
     let (child, url) = begin_login(&w, &["--callback"]);
-    let state = query_param(&url, "state");
-    let challenge = query_param(&url, "code_challenge");
+    let state = common::query_param(&url, "state");
+    let challenge = common::query_param(&url, "code_challenge");
     w.auth.with(|s| s.codes.insert("cb-code".into(), challenge));
     let r = common::send(
         "GET",

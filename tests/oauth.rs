@@ -7,7 +7,7 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -90,49 +90,23 @@ impl World {
 
 /// Start an interactive login, return the child and the authorize URL it printed.
 fn begin_login(w: &World, extra: &[&str]) -> (std::process::Child, String) {
-    let mut child = w
-        .cmd()
-        .args([
-            "--json",
-            "upstream",
-            "add",
-            "--type",
-            "oauth",
-            "--provider",
-            "anthropic",
-            "--name",
-            "sub",
-            "--no-browser",
-        ])
-        .args(["--base-url", &w.ant.base_url()])
-        .args(extra)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let mut lines = BufReader::new(stderr).lines();
-    let url = loop {
-        let line = lines
-            .next()
-            .expect("the CLI printed the authorize URL")
-            .unwrap();
-        if line.starts_with("http") {
-            break line.trim().to_string();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
-    (child, url)
-}
-
-fn query_param(url: &str, name: &str) -> String {
-    let q = url.split_once('?').unwrap().1;
-    let raw = q
-        .split('&')
-        .find_map(|p| p.strip_prefix(&format!("{name}=")))
-        .unwrap();
-    raw.replace("%3A", ":").replace("%2F", "/")
+    common::begin_login(
+        w.cmd()
+            .args([
+                "--json",
+                "upstream",
+                "add",
+                "--type",
+                "oauth",
+                "--provider",
+                "anthropic",
+                "--name",
+                "sub",
+                "--no-browser",
+            ])
+            .args(["--base-url", &w.ant.base_url()])
+            .args(extra),
+    )
 }
 
 #[test]
@@ -148,8 +122,8 @@ fn pasted_code_login_checks_pkce_and_state() {
     ] {
         assert!(url.contains(p), "{p} in {url}");
     }
-    let state = query_param(&url, "state");
-    let challenge = query_param(&url, "code_challenge");
+    let state = common::query_param(&url, "state");
+    let challenge = common::query_param(&url, "code_challenge");
     w.oauth
         .with(|s| s.codes.insert("good-code".into(), challenge));
     writeln!(child.stdin.take().unwrap(), "good-code#{state}").unwrap();
@@ -177,7 +151,7 @@ fn pasted_code_login_checks_pkce_and_state() {
 fn wrong_state_is_refused_before_any_exchange() {
     let w = world();
     let (mut child, url) = begin_login(&w, &["--paste"]);
-    let challenge = query_param(&url, "code_challenge");
+    let challenge = common::query_param(&url, "code_challenge");
     w.oauth
         .with(|s| s.codes.insert("good-code".into(), challenge));
     writeln!(child.stdin.take().unwrap(), "good-code#not-the-state").unwrap();
@@ -196,13 +170,13 @@ fn wrong_state_is_refused_before_any_exchange() {
 fn callback_login() {
     let w = world();
     let (child, url) = begin_login(&w, &["--callback"]);
-    let redirect = query_param(&url, "redirect_uri");
+    let redirect = common::query_param(&url, "redirect_uri");
     assert!(
         redirect.starts_with("http://localhost:") && redirect.ends_with("/callback"),
         "{redirect}"
     );
-    let state = query_param(&url, "state");
-    let challenge = query_param(&url, "code_challenge");
+    let state = common::query_param(&url, "state");
+    let challenge = common::query_param(&url, "code_challenge");
     w.oauth
         .with(|s| s.codes.insert("cb-code".into(), challenge));
     let port = redirect

@@ -319,3 +319,39 @@ pub fn mode(path: &Path) -> u32 {
         .mode()
         & 0o777
 }
+
+/// Start an interactive login (`cmd`, a CLI command) with piped stdio; return the child
+/// and the authorize URL it printed on stderr (the rest of stderr is drained).
+pub fn begin_login(cmd: &mut Command) -> (std::process::Child, String) {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn the login");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut lines = BufReader::new(stderr).lines();
+    let url = loop {
+        let line = lines
+            .next()
+            .expect("the CLI printed the authorize URL")
+            .expect("stderr line");
+        if line.starts_with("http") {
+            break line.trim().to_string();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    (child, url)
+}
+
+/// A query parameter of a URL (`%3A` and `%2F` decoded, as in redirect URIs).
+pub fn query_param(url: &str, name: &str) -> String {
+    let q = url.split_once('?').map_or("", |(_, q)| q);
+    let raw = q
+        .split('&')
+        .find_map(|p| p.strip_prefix(&format!("{name}=")))
+        .unwrap_or_else(|| panic!("{name} in {url}"));
+    raw.replace("%3A", ":").replace("%2F", "/")
+}
