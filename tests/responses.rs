@@ -538,3 +538,33 @@ fn codex_gets_its_model_catalog_shape_and_compact_passes_through() {
     assert_eq!(seen.last().unwrap().path_and_query, "/v1/responses/compact");
     assert_eq!(r.status, 404);
 }
+
+#[test]
+fn codex_session_headers_stay_with_the_client_on_converted_requests() {
+    let s = setup();
+    let r = post_json(
+        &format!("{}/v1/responses", s.server.url),
+        &[
+            ("authorization", &format!("Bearer {}", s.key)),
+            ("x-codex-turn-metadata", "{\"installation_id\":\"abc\"}"),
+            ("session-id", "thread-1"),
+            ("originator", "codex_exec"),
+            ("openai-beta", "responses=experimental"),
+        ],
+        &json!({"model": "claude-sonnet-4-5", "input": "hi"}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let seen = s.ant.inference_requests();
+    let h = &seen.last().unwrap().headers;
+    for name in [
+        "x-codex-turn-metadata",
+        "session-id",
+        "originator",
+        "openai-beta",
+    ] {
+        assert!(
+            h.get(name).is_none(),
+            "{name} reached the Anthropic upstream"
+        );
+    }
+}
