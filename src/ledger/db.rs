@@ -202,16 +202,22 @@ pub fn spend_since(conn: &Connection, key_id: &str, since_ms: i64) -> rusqlite::
     )
 }
 
-/// Tokens a key used since `since_ms`: input + output + cache read + cache write.
-pub fn tokens_since(conn: &Connection, key_id: &str, since_ms: i64) -> rusqlite::Result<u64> {
-    let n: i64 = conn.query_row(
-        "SELECT COALESCE(SUM(input_tokens + output_tokens + cache_read_tokens
-                + cache_write_tokens), 0)
+/// What a key used since `since_ms`: requests that were let through (refusals by a
+/// limit not counted, as `rpm` counts admitted requests), and tokens (input + output +
+/// cache read + cache write).
+pub fn use_since(conn: &Connection, key_id: &str, since_ms: i64) -> rusqlite::Result<(u64, u64)> {
+    let (requests, tokens): (i64, i64) = conn.query_row(
+        "SELECT COUNT(*) FILTER (WHERE error_class IS NULL OR error_class NOT LIKE 'refused%'),
+                COALESCE(SUM(input_tokens + output_tokens + cache_read_tokens
+                    + cache_write_tokens), 0)
          FROM requests WHERE key_id = ?1 AND at_ms >= ?2",
         params![key_id, since_ms],
-        |r| r.get(0),
+        |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
-    Ok(u64::try_from(n).unwrap_or(0))
+    Ok((
+        u64::try_from(requests).unwrap_or(0),
+        u64::try_from(tokens).unwrap_or(0),
+    ))
 }
 
 /// SQLite integers are signed; token counts beyond i64 saturate.
@@ -318,10 +324,24 @@ mod tests {
             .collect();
         insert_batch(&mut conn, &rows).unwrap();
         assert_eq!(spend_since(&conn, "a", 11_000).unwrap(), 125.0);
-        assert_eq!(tokens_since(&conn, "b", 11_990).unwrap(), 5 * 18);
-        assert_eq!(tokens_since(&conn, "zzz", 0).unwrap(), 0);
+        assert_eq!(use_since(&conn, "b", 11_990).unwrap(), (5, 5 * 18));
+        assert_eq!(use_since(&conn, "zzz", 0).unwrap(), (0, 0));
+        let refused = UsageRecord {
+            error_class: Some("refused_rpm".into()),
+            input_tokens: 0,
+            output_tokens: 0,
+            cache_read_tokens: 0,
+            cache_write_tokens: 0,
+            ..row(11_999, "b", None)
+        };
+        let failed = UsageRecord {
+            error_class: Some("upstream_5xx".into()),
+            ..row(11_999, "b", None)
+        };
+        insert_batch(&mut conn, &[refused, failed]).unwrap();
+        assert_eq!(use_since(&conn, "b", 11_990).unwrap(), (6, 6 * 18));
         assert_eq!(prune(&conn, 11_000).unwrap(), 11_000);
-        assert_eq!(count(&conn), 1_000);
+        assert_eq!(count(&conn), 1_002);
         assert_eq!(prune(&conn, 11_000).unwrap(), 0);
     }
 }

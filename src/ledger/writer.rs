@@ -151,10 +151,11 @@ impl Ledger {
         Ok(db::spend_since(&self.reader, key_id, since_ms)?)
     }
 
-    /// Tokens (input + output + cache read + cache write) a key used since `since_ms`.
-    /// Blocking: for seeding at start, never on the request path.
-    pub fn tokens_since(&self, key_id: &str, since_ms: i64) -> Result<u64, LedgerError> {
-        Ok(db::tokens_since(&self.reader, key_id, since_ms)?)
+    /// Requests let through and tokens (input + output + cache read + cache write) a
+    /// key used since `since_ms`. Blocking: for seeding at start, never on the request
+    /// path.
+    pub fn use_since(&self, key_id: &str, since_ms: i64) -> Result<(u64, u64), LedgerError> {
+        Ok(db::use_since(&self.reader, key_id, since_ms)?)
     }
 }
 

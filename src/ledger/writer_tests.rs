@@ -55,7 +55,7 @@ fn batches_by_size_then_by_time_then_on_flush() {
     assert!(wait_until(|| h.written() == 1));
     assert_eq!(count(&path), 8);
     assert!((ledger.spend_since("k", now).unwrap() - 0.7).abs() < 1e-9);
-    assert_eq!(ledger.tokens_since("k", now).unwrap(), 8 * 18);
+    assert_eq!(ledger.use_since("k", now).unwrap(), (8, 8 * 18));
 }
 
 #[test]

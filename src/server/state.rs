@@ -227,8 +227,8 @@ fn stamp(store: &ConfigStore) -> Option<(SystemTime, u64)> {
     Some((m.modified().ok()?, m.len()))
 }
 
-/// Seeds a key's limits from the ledger: spend in the budget period so far, tokens in
-/// the last minute (without a ledger, nothing).
+/// Seeds a key's limits from the ledger: spend in the budget period so far, requests
+/// and tokens in the last minute (without a ledger, nothing).
 fn seed_from(db: &Mutex<Option<Ledger>>) -> impl FnMut(SeedQuery<'_>) -> Seed + '_ {
     move |q| {
         let guard = db.lock().unwrap_or_else(|p| p.into_inner());
@@ -240,10 +240,11 @@ fn seed_from(db: &Mutex<Option<Ledger>>) -> impl FnMut(SeedQuery<'_>) -> Seed + 
                 .map(|d| d.as_millis() as i64)
                 .unwrap_or(0)
         };
+        let (requests, tokens) = l.use_since(q.key_id, ms(q.minute_start)).unwrap_or((0, 0));
         Seed {
             spend_usd: l.spend_since(q.key_id, ms(q.period_start)).unwrap_or(0.0),
-            tokens_last_minute: l.tokens_since(q.key_id, ms(q.minute_start)).unwrap_or(0),
-            requests_last_minute: 0,
+            tokens_last_minute: tokens,
+            requests_last_minute: requests,
         }
     }
 }

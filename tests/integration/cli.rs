@@ -1,8 +1,6 @@
 //! The command-line interface against the real binary, with a temp HOME.
 
-#![allow(clippy::unwrap_used)]
-
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -2,9 +2,7 @@
 //! auth, JSON answers, the typed event stream (checked for order and consistency here),
 //! refusals of invalid requests, and the `fail_in_stream` knob.
 
-#![allow(clippy::unwrap_used)]
-
-mod common;
+use crate::common;
 
 use common::mock::{Flavor, Mock};
 use common::{Resp, post_json, send};

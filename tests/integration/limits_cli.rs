@@ -1,9 +1,7 @@
 //! Per-key limits on the command line (`apikey add` / `set` / `show` / `list`) against
 //! the real binary, with a temp HOME.
 
-#![allow(clippy::unwrap_used)]
-
-mod common;
+use crate::common;
 
 use common::Env;
 use serde_json::{Value, json};

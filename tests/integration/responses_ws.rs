@@ -5,9 +5,7 @@
 //! warm-up (`generate: false`), errors as `error` events on a socket that stays usable,
 //! and keys refused before the upgrade.
 
-#![allow(clippy::unwrap_used)]
-
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

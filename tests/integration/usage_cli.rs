@@ -1,10 +1,8 @@
 //! `llm-gateway usage` against the real binary and a real `usage.db` in a temp HOME,
 //! filled through the library's ledger. The ignored test measures a million rows:
-//! `cargo test --test usage_cli -- --ignored --nocapture`.
+//! `cargo test --test integration usage_cli -- --ignored --nocapture`.
 
-#![allow(clippy::unwrap_used)]
-
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

@@ -1,9 +1,7 @@
 //! The proxy core against strict mock upstreams: pass-through, auth, errors, hot
 //! reload, proxies, timeouts, disconnects, shutdown, status and health.
 
-#![allow(clippy::unwrap_used)]
-
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -5,9 +5,7 @@
 //! changed with `apikey set` applying to a running server, and a locked database never
 //! failing a request.
 
-#![allow(clippy::unwrap_used)]
-
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -2,9 +2,7 @@
 //! headers or that read slowly or vanish. The gateway answers with the right error,
 //! never panics, and leaks no request (in-flight counts return to zero).
 
-#![allow(clippy::unwrap_used)]
-
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};

@@ -1,9 +1,7 @@
 //! Health-first routing with two mock upstreams: failover, circuit breaking,
 //! rate-limit cool-down, recovery, no replay of started streams, clear errors.
 
-#![allow(clippy::unwrap_used)]
-
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

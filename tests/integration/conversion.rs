@@ -2,9 +2,7 @@
 //! request validators the converter's property tests use): both directions, JSON and
 //! streams, errors, broken upstreams, and the legacy completions endpoint.
 
-#![allow(clippy::unwrap_used)]
-
-mod common;
+use crate::common;
 
 use common::mock::{Flavor, Mock};
 use common::{Env, Server, post_json};

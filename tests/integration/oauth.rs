@@ -3,9 +3,7 @@
 //! on a 401, rotation persisted, invalid_grant, concurrent refreshes, and request
 //! shaping through the running server.
 
-#![allow(clippy::unwrap_used)]
-
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::process::{Command, Stdio};

@@ -4,9 +4,7 @@
 //! `auth.json`, refresh rotating the token (JSON body), a spent token marking the
 //! account for a new login, a taken callback port, and secrets redacted everywhere.
 
-#![allow(clippy::unwrap_used)]
-
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::process::Command;

@@ -1,8 +1,6 @@
 //! `llm-gateway prices list|set|unset` against the real binary, with a temp HOME.
 
-#![allow(clippy::unwrap_used)]
-
-mod common;
+use crate::common;
 
 use common::Env;
 use serde_json::Value;

@@ -2,9 +2,7 @@
 //! Anthropic and Chat upstreams (converted), `previous_response_id` served from the
 //! gateway's store, token counts, and the endpoints that are refused clearly.
 
-#![allow(clippy::unwrap_used)]
-
-mod common;
+use crate::common;
 
 use common::mock::{Flavor, Mock};
 use common::{Env, Server, post_json, send};
