@@ -5,11 +5,13 @@
 //! entries of [`MIGRATIONS`] have run. Opening read-write runs the missing ones in one
 //! immediate transaction; a file from a newer build is refused, never altered.
 
+use std::collections::HashMap;
 use std::fs::{self, OpenOptions};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior, params};
 
 use super::LedgerError;
@@ -46,10 +48,19 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX requests_at ON requests(at_ms);
     CREATE INDEX requests_key_at ON requests(key_id, at_ms);
     CREATE INDEX requests_unpriced_at ON requests(at_ms) WHERE cost_usd IS NULL;",
+    // 2: only the time index. Each index is paid on every insert, on the writer's CPU
+    // that the request path shares: `(key_id, at_ms)` cost 27 % of an insert and the
+    // partial index 9 % (instruction counts, docs/usage.md). Seeding the limits is one
+    // pass over the time index ([`seed_sums`]); `usage` finds unpriced models in its
+    // main pass.
+    "DROP INDEX IF EXISTS requests_key_at;
+    DROP INDEX IF EXISTS requests_unpriced_at;",
 ];
 
 /// The version this build writes and reads.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+const DAY_MS: i64 = 86_400_000;
 
 /// Rows deleted per pruning transaction, so the write lock is never held for long.
 const PRUNE_CHUNK: usize = 5_000;
@@ -193,31 +204,74 @@ pub fn prune(conn: &Connection, cutoff_ms: i64) -> rusqlite::Result<usize> {
     }
 }
 
-/// USD spent by a key since `since_ms` (unpriced rows count 0).
-pub fn spend_since(conn: &Connection, key_id: &str, since_ms: i64) -> rusqlite::Result<f64> {
-    conn.query_row(
-        "SELECT TOTAL(cost_usd) FROM requests WHERE key_id = ?1 AND at_ms >= ?2",
-        params![key_id, since_ms],
-        |r| r.get(0),
-    )
+/// What one key's recent rows add up to: what seeding its limits needs.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct KeySums {
+    /// USD per UTC day (day start in unix ms, ascending); unpriced rows count 0.
+    pub spend_by_day: Vec<(i64, f64)>,
+    /// Requests let through since the minute's start (refusals by a limit are not
+    /// counted: `rpm` counts admitted requests).
+    pub minute_requests: u64,
+    /// Tokens (input + output + cache read + cache write) since the minute's start.
+    pub minute_tokens: u64,
 }
 
-/// What a key used since `since_ms`: requests that were let through (refusals by a
-/// limit not counted, as `rpm` counts admitted requests), and tokens (input + output +
-/// cache read + cache write).
-pub fn use_since(conn: &Connection, key_id: &str, since_ms: i64) -> rusqlite::Result<(u64, u64)> {
-    let (requests, tokens): (i64, i64) = conn.query_row(
-        "SELECT COUNT(*) FILTER (WHERE error_class IS NULL OR error_class NOT LIKE 'refused%'),
-                COALESCE(SUM(input_tokens + output_tokens + cache_read_tokens
-                    + cache_write_tokens), 0)
-         FROM requests WHERE key_id = ?1 AND at_ms >= ?2",
-        params![key_id, since_ms],
-        |r| Ok((r.get(0)?, r.get(1)?)),
+impl KeySums {
+    /// USD spent from `since_ms` on, for a `since_ms` at a UTC midnight (every budget
+    /// period starts at one).
+    pub fn spend_since(&self, since_ms: i64) -> f64 {
+        self.spend_by_day
+            .iter()
+            .filter(|(day, _)| *day >= since_ms)
+            .map(|(_, usd)| usd)
+            .sum()
+    }
+}
+
+/// Every key's sums over the rows from `since_ms` on (spend by day) and from
+/// `minute_ms` on (requests and tokens), in one pass over the time index.
+pub fn seed_sums(
+    conn: &Connection,
+    since_ms: i64,
+    minute_ms: i64,
+) -> rusqlite::Result<HashMap<String, KeySums>> {
+    let mut stmt = conn.prepare(
+        "SELECT key_id, at_ms, cost_usd,
+            error_class IS NULL OR error_class NOT LIKE 'refused%',
+            input_tokens + output_tokens + cache_read_tokens + cache_write_tokens
+         FROM requests WHERE at_ms >= ?1 ORDER BY at_ms",
     )?;
-    Ok((
-        u64::try_from(requests).unwrap_or(0),
-        u64::try_from(tokens).unwrap_or(0),
-    ))
+    let mut rows = stmt.query(params![since_ms.min(minute_ms)])?;
+    let mut sums: HashMap<String, KeySums> = HashMap::new();
+    while let Some(r) = rows.next()? {
+        let key = match r.get_ref(0)? {
+            ValueRef::Text(t) => String::from_utf8_lossy(t),
+            _ => continue,
+        };
+        let s = match sums.get_mut(key.as_ref()) {
+            Some(s) => s,
+            None => sums.entry(key.into_owned()).or_default(),
+        };
+        let at: i64 = r.get(1)?;
+        if at >= since_ms {
+            let cost = r
+                .get::<_, Option<f64>>(2)?
+                .filter(|c| c.is_finite())
+                .unwrap_or(0.0);
+            let day = at.div_euclid(DAY_MS) * DAY_MS;
+            match s.spend_by_day.last_mut() {
+                Some((d, usd)) if *d == day => *usd += cost,
+                _ => s.spend_by_day.push((day, cost)),
+            }
+        }
+        if at >= minute_ms {
+            s.minute_requests += u64::from(r.get::<_, bool>(3)?);
+            s.minute_tokens = s
+                .minute_tokens
+                .saturating_add(u64::try_from(r.get::<_, i64>(4)?).unwrap_or(0));
+        }
+    }
+    Ok(sums)
 }
 
 /// SQLite integers are signed; token counts beyond i64 saturate.
@@ -275,13 +329,40 @@ mod tests {
                 |r| r.get(0),
             )
             .unwrap();
-        assert_eq!(idx, 3);
+        assert_eq!(idx, 1, "only requests_at");
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
             let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
             assert_eq!(mode, 0o600);
         }
+    }
+
+    #[test]
+    fn a_version_1_file_keeps_its_rows_and_loses_two_indexes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = db_path(dir.path());
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(MIGRATIONS[0]).unwrap();
+        conn.execute_batch("PRAGMA user_version = 1").unwrap();
+        conn.execute(
+            "INSERT INTO requests (at_ms, request_id, key_id, key_name, client_format,
+                model_asked, status, latency_ms) VALUES (7, 'r', 'k', 'n', 'chat', 'm', 200, 1)",
+            [],
+        )
+        .unwrap();
+        drop(conn);
+        let conn = open(&path, Duration::from_secs(1)).unwrap();
+        assert_eq!(user_version(&conn).unwrap(), SCHEMA_VERSION);
+        assert_eq!(count(&conn), 1);
+        let names: Vec<String> = conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'index' ORDER BY name")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(names, ["requests_at"]);
     }
 
     #[test]
@@ -323,9 +404,13 @@ mod tests {
             .map(|i| row(i, if i % 2 == 0 { "a" } else { "b" }, Some(0.25)))
             .collect();
         insert_batch(&mut conn, &rows).unwrap();
-        assert_eq!(spend_since(&conn, "a", 11_000).unwrap(), 125.0);
-        assert_eq!(use_since(&conn, "b", 11_990).unwrap(), (5, 5 * 18));
-        assert_eq!(use_since(&conn, "zzz", 0).unwrap(), (0, 0));
+        let sums = seed_sums(&conn, 11_000, 11_990).unwrap();
+        assert_eq!(sums["a"].spend_since(0), 125.0);
+        assert_eq!(
+            (sums["b"].minute_requests, sums["b"].minute_tokens),
+            (5, 5 * 18)
+        );
+        assert!(!sums.contains_key("zzz"));
         let refused = UsageRecord {
             error_class: Some("refused_rpm".into()),
             input_tokens: 0,
@@ -339,7 +424,8 @@ mod tests {
             ..row(11_999, "b", None)
         };
         insert_batch(&mut conn, &[refused, failed]).unwrap();
-        assert_eq!(use_since(&conn, "b", 11_990).unwrap(), (6, 6 * 18));
+        let b = &seed_sums(&conn, 11_000, 11_990).unwrap()["b"];
+        assert_eq!((b.minute_requests, b.minute_tokens), (6, 6 * 18));
         assert_eq!(prune(&conn, 11_000).unwrap(), 11_000);
         assert_eq!(count(&conn), 1_002);
         assert_eq!(prune(&conn, 11_000).unwrap(), 0);

@@ -5,7 +5,7 @@
 //! unpriced when it used tokens but has no cost (its model has no price): its cost
 //! counts as 0 and the group says so.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, params_from_iter};
@@ -88,7 +88,7 @@ const TOKENS: &str = "(input_tokens + output_tokens + cache_read_tokens + cache_
 
 /// Run the query: one pass over the window's rows (the time index), summed here rather
 /// than by SQLite's `GROUP BY`, which sorts every row first (2.5 times slower on a
-/// million rows: docs/usage.md); then a look at the unpriced rows when there are any.
+/// million rows: docs/usage.md). The same pass names the models of unpriced rows.
 pub fn report(conn: &Connection, q: &UsageQuery) -> rusqlite::Result<UsageReport> {
     let (group, label) = match q.by {
         GroupBy::Key => ("key_id", "key_name"),
@@ -99,7 +99,9 @@ pub fn report(conn: &Connection, q: &UsageQuery) -> rusqlite::Result<UsageReport
     let sql = format!(
         "SELECT {group}, {label}, at_ms, status >= 400 OR error_class IS NOT NULL,
             input_tokens, output_tokens, cache_read_tokens, cache_write_tokens,
-            reasoning_tokens, cost_usd
+            reasoning_tokens, cost_usd,
+            CASE WHEN cost_usd IS NULL AND {TOKENS} > 0
+                THEN COALESCE(model_served, model_asked) END
          FROM requests {}",
         where_clause(q)
     );
@@ -109,7 +111,13 @@ pub fn report(conn: &Connection, q: &UsageQuery) -> rusqlite::Result<UsageReport
     let mut by_text: HashMap<String, usize> = HashMap::new();
     let mut by_int: HashMap<i64, usize> = HashMap::new();
     let mut null: Option<usize> = None;
+    let mut unpriced: BTreeSet<String> = BTreeSet::new();
     while let Some(r) = rows.next()? {
+        if let ValueRef::Text(m) = r.get_ref(10)?
+            && !unpriced.contains(String::from_utf8_lossy(m).as_ref())
+        {
+            unpriced.insert(String::from_utf8_lossy(m).into_owned());
+        }
         let i = match r.get_ref(0)? {
             ValueRef::Null => *null.get_or_insert_with(|| push(&mut accs, Key::Null)),
             ValueRef::Integer(n) => *by_int
@@ -135,7 +143,10 @@ pub fn report(conn: &Connection, q: &UsageQuery) -> rusqlite::Result<UsageReport
             acc.add(r)?;
         }
     }
-    let mut report = UsageReport::default();
+    let mut report = UsageReport {
+        unpriced_models: unpriced.into_iter().collect(),
+        ..UsageReport::default()
+    };
     for acc in accs {
         report.totals.add(&acc.sums);
         let group = match acc.key {
@@ -160,9 +171,6 @@ pub fn report(conn: &Connection, q: &UsageQuery) -> rusqlite::Result<UsageReport
                 .then(b.sums.requests.cmp(&a.sums.requests))
                 .then(a.group.cmp(&b.group))
         });
-    }
-    if report.totals.unpriced_requests > 0 {
-        report.unpriced_models = unpriced_models(conn, q)?;
     }
     Ok(report)
 }
@@ -222,18 +230,6 @@ impl Acc {
         }
         Ok(())
     }
-}
-
-/// The models (served, else asked) of the window's unpriced rows.
-fn unpriced_models(conn: &Connection, q: &UsageQuery) -> rusqlite::Result<Vec<String>> {
-    let sql = format!(
-        "SELECT DISTINCT COALESCE(model_served, model_asked) FROM requests {} \
-         AND cost_usd IS NULL AND {TOKENS} > 0 ORDER BY 1",
-        where_clause(q)
-    );
-    let mut stmt = conn.prepare(&sql)?;
-    let names = stmt.query_map(params_from_iter(params(q)), |r| r.get(0))?;
-    names.collect()
 }
 
 fn where_clause(q: &UsageQuery) -> &'static str {

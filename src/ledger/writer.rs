@@ -9,6 +9,7 @@
 //! [`LedgerHandle::dropped`] (for `status`) and in a warning at most every 10 s.
 //! The same thread prunes rows older than the retention at start and every hour.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering};
@@ -19,7 +20,7 @@ use std::time::{Duration, Instant};
 use rusqlite::Connection;
 
 use super::LedgerError;
-use super::db;
+use super::db::{self, KeySums};
 use super::record::{UsageRecord, now_ms};
 
 /// The time the writer prunes against, unix milliseconds (injectable for tests).
@@ -145,17 +146,15 @@ impl Ledger {
         &self.path
     }
 
-    /// USD a key spent since `since_ms` (unpriced rows count 0). Blocking: for seeding
-    /// in-memory budgets at start, never on the request path.
-    pub fn spend_since(&self, key_id: &str, since_ms: i64) -> Result<f64, LedgerError> {
-        Ok(db::spend_since(&self.reader, key_id, since_ms)?)
-    }
-
-    /// Requests let through and tokens (input + output + cache read + cache write) a
-    /// key used since `since_ms`. Blocking: for seeding at start, never on the request
-    /// path.
-    pub fn use_since(&self, key_id: &str, since_ms: i64) -> Result<(u64, u64), LedgerError> {
-        Ok(db::use_since(&self.reader, key_id, since_ms)?)
+    /// Every key's spend by UTC day since `since_ms`, and its requests and tokens since
+    /// `minute_ms`. Blocking: for seeding the limits at start and on reload, never on
+    /// the request path.
+    pub fn seed_sums(
+        &self,
+        since_ms: i64,
+        minute_ms: i64,
+    ) -> Result<HashMap<String, KeySums>, LedgerError> {
+        Ok(db::seed_sums(&self.reader, since_ms, minute_ms)?)
     }
 }
 

@@ -54,8 +54,10 @@ fn batches_by_size_then_by_time_then_on_flush() {
     h.record(row(now + 100, "k", None));
     assert!(wait_until(|| h.written() == 1));
     assert_eq!(count(&path), 8);
-    assert!((ledger.spend_since("k", now).unwrap() - 0.7).abs() < 1e-9);
-    assert_eq!(ledger.use_since("k", now).unwrap(), (8, 8 * 18));
+    let sums = ledger.seed_sums(now, now).unwrap();
+    let k = &sums["k"];
+    assert!((k.spend_since(0) - 0.7).abs() < 1e-9);
+    assert_eq!((k.minute_requests, k.minute_tokens), (8, 8 * 18));
 }
 
 #[test]

@@ -41,8 +41,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{BudgetPeriod, GatewayKey};
 use crate::util::{Timestamp, glob_match};
-pub use period::PeriodBounds;
-use period::{unix_millis, unix_secs};
+use period::unix_secs;
+pub use period::{PeriodBounds, earliest_period_start, unix_millis};
 pub use window::SlidingWindow;
 
 /// One key's limits, compiled from its config entry.

@@ -54,6 +54,15 @@ impl PeriodBounds {
     }
 }
 
+/// The earliest start any budget period containing `t` has: its month's or its ISO
+/// week's (a week can start in the month before).
+pub fn earliest_period_start(t: SystemTime) -> SystemTime {
+    let secs = unix_secs(t);
+    let week = PeriodBounds::containing(BudgetPeriod::Week, secs);
+    let month = PeriodBounds::containing(BudgetPeriod::Month, secs);
+    to_time(week.start.min(month.start))
+}
+
 /// Seconds since the epoch of a time (times before it count as the epoch).
 pub fn unix_secs(t: SystemTime) -> i64 {
     t.duration_since(UNIX_EPOCH)
@@ -190,6 +199,26 @@ mod tests {
         );
         // The epoch was a Thursday; its week began on Monday 1969-12-29 (clamped).
         assert_eq!(PeriodBounds::containing(Week, 0).start, -3 * DAY);
+    }
+
+    #[test]
+    fn earliest_start_covers_every_period() {
+        let t = |s: &str| to_time(at(s));
+        // Thursday 2026-12-10: the month started first.
+        assert_eq!(
+            earliest_period_start(t("2026-12-10T10:00:00Z")),
+            t("2026-12-01T00:00:00Z")
+        );
+        // Wednesday 2026-12-02: its week started on Monday 2026-11-30.
+        assert_eq!(
+            earliest_period_start(t("2026-12-02T10:00:00Z")),
+            t("2026-11-30T00:00:00Z")
+        );
+        // Thursday 2026-10-01: its week started on Monday 2026-09-28.
+        assert_eq!(
+            earliest_period_start(t("2026-10-01T10:00:00Z")),
+            t("2026-09-28T00:00:00Z")
+        );
     }
 
     #[test]

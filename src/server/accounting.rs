@@ -64,9 +64,10 @@ impl Accounting {
         }
     }
 
-    /// Write the row and settle the key's counters (once per request).
+    /// Write the row and settle the key's counters (once per request: a second
+    /// accounting of the same request writes nothing).
     pub fn finish(
-        &self,
+        self,
         request_id: &str,
         status: u16,
         error_class: Option<&str>,
@@ -94,13 +95,13 @@ impl Accounting {
         self.ledger.record(UsageRecord {
             at_ms: now_ms(),
             request_id: request_id.to_string(),
-            key_id: self.key_id.clone(),
-            key_name: self.key_name.clone(),
+            key_id: self.key_id,
+            key_name: self.key_name,
             client_format: self.client_format.to_string(),
-            upstream_id: self.upstream_id.clone(),
+            upstream_id: self.upstream_id,
             upstream_format: self.upstream_format.map(str::to_string),
-            model_asked: self.model_asked.clone(),
-            model_served: self.model_served.clone(),
+            model_asked: self.model_asked,
+            model_served: self.model_served,
             status,
             error_class: error_class.map(str::to_string),
             latency_ms: started.elapsed().as_millis() as u64,
@@ -115,7 +116,7 @@ impl Accounting {
     }
 
     /// The row of a request that ended with a gateway error before any answer.
-    pub fn record_refusal(&self, rc: &RequestCtx<'_>, e: &GatewayError) {
+    pub fn record_refusal(self, rc: &RequestCtx<'_>, e: &GatewayError) {
         if rc.endpoint == Endpoint::CountTokens {
             return;
         }

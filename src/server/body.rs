@@ -415,7 +415,7 @@ impl Completion {
         let usage = self.sniffer.finish();
         self.stats.tokens(usage.total_input(), usage.output);
         self.stats.end();
-        if let Some(acct) = &self.acct {
+        if let Some(acct) = self.acct.take() {
             let status = self.info.status;
             let class = match &outcome {
                 Outcome::Complete => match status {

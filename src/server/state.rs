@@ -1,8 +1,9 @@
 //! The server's shared state: an immutable snapshot of the config (swapped whole on
 //! reload), the live counters that outlive reloads, and the hot-reload watcher.
 
+use crate::ledger::db::KeySums;
 use crate::ledger::{Ledger, LedgerHandle};
-use crate::limits::{Limiter, Seed, SeedQuery};
+use crate::limits::{Limiter, Seed, SeedQuery, earliest_period_start, unix_millis};
 use crate::prices::PriceTable;
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -227,24 +228,33 @@ fn stamp(store: &ConfigStore) -> Option<(SystemTime, u64)> {
     Some((m.modified().ok()?, m.len()))
 }
 
-/// Seeds a key's limits from the ledger: spend in the budget period so far, requests
-/// and tokens in the last minute (without a ledger, nothing).
+/// Seeds a key's limits from the ledger: spend in its budget period so far, requests
+/// and tokens in the last minute (without a ledger, nothing). The ledger is read once,
+/// at the first key that needs it, for every key: from the earliest start any budget
+/// period can have now (a month's or a week's).
 fn seed_from(db: &Mutex<Option<Ledger>>) -> impl FnMut(SeedQuery<'_>) -> Seed + '_ {
+    let mut sums: Option<HashMap<String, KeySums>> = None;
     move |q| {
-        let guard = db.lock().unwrap_or_else(|p| p.into_inner());
-        let Some(l) = guard.as_ref() else {
+        let ms = |t: SystemTime| i64::try_from(unix_millis(t)).unwrap_or(i64::MAX);
+        let sums = sums.get_or_insert_with(|| {
+            let guard = db.lock().unwrap_or_else(|p| p.into_inner());
+            let Some(l) = guard.as_ref() else {
+                return HashMap::new();
+            };
+            let since = earliest_period_start(q.minute_start);
+            l.seed_sums(ms(since), ms(q.minute_start))
+                .unwrap_or_else(|e| {
+                    tracing::warn!(error = %e, "usage ledger: could not seed the limits; counting from zero");
+                    HashMap::new()
+                })
+        });
+        let Some(s) = sums.get(q.key_id) else {
             return Seed::default();
         };
-        let ms = |t: SystemTime| {
-            t.duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_millis() as i64)
-                .unwrap_or(0)
-        };
-        let (requests, tokens) = l.use_since(q.key_id, ms(q.minute_start)).unwrap_or((0, 0));
         Seed {
-            spend_usd: l.spend_since(q.key_id, ms(q.period_start)).unwrap_or(0.0),
-            tokens_last_minute: tokens,
-            requests_last_minute: requests,
+            spend_usd: s.spend_since(ms(q.period_start)),
+            tokens_last_minute: s.minute_tokens,
+            requests_last_minute: s.minute_requests,
         }
     }
 }

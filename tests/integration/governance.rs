@@ -109,10 +109,20 @@ fn limits_refuse_before_the_upstream_and_apply_when_changed() {
         "apikey", "add", "--name", "capped", "--rpm", "2", "--models", "claude-*",
     ]);
     let key = v["key"].as_str().unwrap().to_string();
+    let mut server = env.start();
+    assert_eq!(
+        messages(&server.url, &key, "claude-sonnet-4-5", false).status,
+        200
+    );
+    assert_eq!(
+        messages(&server.url, &key, "claude-sonnet-4-5", false).status,
+        200
+    );
+    // The minute's two requests are in the ledger: a new server process counts them.
+    server.terminate();
+    assert_eq!(server.wait(Duration::from_secs(10)), Some(0));
     let server = env.start();
     let url = &server.url;
-    assert_eq!(messages(url, &key, "claude-sonnet-4-5", false).status, 200);
-    assert_eq!(messages(url, &key, "claude-sonnet-4-5", false).status, 200);
     let third = messages(url, &key, "claude-sonnet-4-5", false);
     assert_eq!(third.status, 429, "{}", third.text());
     assert!(third.headers.get("retry-after").is_some());
