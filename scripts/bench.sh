@@ -105,6 +105,19 @@ rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2> /dev/null || echo nul
 hwm_kb() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status" 2> /dev/null || echo null; }
 fds_of() { find "/proc/$1/fd" -mindepth 1 -maxdepth 1 2> /dev/null | wc -l; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2> /dev/null || echo 0; }
+# CPU ticks of the gateway's usage-ledger writer thread (named lgw-ledger); 0 without one.
+ledger_ticks() {
+    local t
+    for t in /proc/"$1"/task/*; do
+        if [ "$(cat "$t/comm" 2> /dev/null)" = lgw-ledger ]; then
+            awk '{print $14 + $15}' "$t/stat" 2> /dev/null || echo 0
+            return
+        fi
+    done
+    echo 0
+}
+# Busy CPU ticks of the whole machine (user, nice, system, irq, softirq).
+machine_ticks() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8}' /proc/stat; }
 TCK=$(getconf CLK_TCK)
 
 # ---------------------------------------------------------------- machine
@@ -217,16 +230,18 @@ wrk_run() { # wrk_run URL BODY FORMAT SECONDS [EXTRA_HEADER] -> JSON on stdout
     if [ -z "${NOWARM:-}" ] && awk "BEGIN {exit !($WARMUP > 0)}"; then
         wrk -t"$WRK_THREADS" -c"$CONNS" -d"${WARMUP}s" --timeout 10s -s "$lua" "$url" > /dev/null 2>&1 || true
     fi
-    local g0 m0 g1 m1 out
-    g0=$(cpu_ticks "$GW_PID") m0=$(cpu_ticks "$MOCK_PID")
+    local g0 m0 l0 s0 g1 m1 l1 s1 out
+    g0=$(cpu_ticks "$GW_PID") m0=$(cpu_ticks "$MOCK_PID") l0=$(ledger_ticks "$GW_PID") s0=$(machine_ticks)
     out=$(wrk -t"$WRK_THREADS" -c"$CONNS" -d"${secs}s" --timeout 10s -s "$lua" "$url" 2>&1) || true
-    g1=$(cpu_ticks "$GW_PID") m1=$(cpu_ticks "$MOCK_PID")
+    g1=$(cpu_ticks "$GW_PID") m1=$(cpu_ticks "$MOCK_PID") l1=$(ledger_ticks "$GW_PID") s1=$(machine_ticks)
     local j
     j=$(sed -n 's/^WRKJSON //p' <<< "$out")
     [ -n "$j" ] || j='{"requests":0,"rps":0,"non2xx":0,"err_connect":0,"err_read":0,"err_write":0,"err_timeout":0,"failed":true}'
-    jq -c --argjson g "$((g1 - g0))" --argjson m "$((m1 - m0))" --argjson tck "$TCK" '
+    jq -c --argjson g "$((g1 - g0))" --argjson m "$((m1 - m0))" --argjson l "$((l1 - l0))" \
+        --argjson s "$((s1 - s0))" --argjson tck "$TCK" '
         . + {errors: (.non2xx + .err_connect + .err_read + .err_write + .err_timeout),
-             gw_cpu_s: ($g / $tck), mock_cpu_s: ($m / $tck)}' <<< "$j"
+             gw_cpu_s: ($g / $tck), mock_cpu_s: ($m / $tck), ledger_cpu_s: ($l / $tck),
+             machine_cpu_s: ($s / $tck)}' <<< "$j"
 }
 
 # ROUNDS alternating direct/gateway wrk runs (one warm-up each first); prints
@@ -252,6 +267,8 @@ wrk_pair() { # wrk_pair DIRECT_URL GATEWAY_URL BODY FORMAT
           max_us: ($r | map(.max_us) | max), requests: ($r | map(.requests) | add),
           errors: ($r | map(.errors) | add), non2xx: ($r | map(.non2xx) | add),
           gw_cpu_s: ($r | map(.gw_cpu_s) | add), mock_cpu_s: ($r | map(.mock_cpu_s) | add),
+          ledger_cpu_s: ($r | map(.ledger_cpu_s // 0) | add),
+          machine_cpu_s: ($r | map(.machine_cpu_s // 0) | add),
           rps_rounds: ($r | map(.rps))};
       {direct: summary("direct"), gateway: summary("gateway"),
        ratio: (map(if .direct.rps > 0 then .gateway.rps / .direct.rps else 0 end) | median),
@@ -344,9 +361,11 @@ scenario() {
          added_p99_c32_us: r($pair.added_p99_us),
          added_ttfb_c1_us: r($gl.ttfb.p50_us - $dl.ttfb.p50_us),
          gw_cpu_us_per_req: (if $gw.requests > 0 then r($gw.gw_cpu_s * 1e6 / $gw.requests) else null end),
+         ledger_cpu_us_per_req: (if $gw.requests > 0 then ($gw.ledger_cpu_s * 1e7 / $gw.requests | round) / 10 else null end),
+         ledger_share_of_machine_pct: (if $gw.machine_cpu_s > 0 then ($gw.ledger_cpu_s * 1000 / $gw.machine_cpu_s | round) / 10 else null end),
          errors: ($dw.errors + $gw.errors + ($dl.error_total // 1) + ($gl.error_total // 1)),
          rss_after_kb: $rss, fds_after: $fds}' > "$TMP/res/$id.json"
-    jq -r '"    direct \(.direct.wrk.rps) req/s, gateway \(.gateway.wrk.rps) req/s (\(.ratio)x); added p50@1 \(.added_p50_c1_us) us, p99@'"$CONNS"' \(.added_p99_c32_us) us, ttfb \(.added_ttfb_c1_us) us; gateway CPU \(.gw_cpu_us_per_req) us/req; errors \(.errors)"' \
+    jq -r '"    direct \(.direct.wrk.rps) req/s, gateway \(.gateway.wrk.rps) req/s (\(.ratio)x); added p50@1 \(.added_p50_c1_us) us, p99@'"$CONNS"' \(.added_p99_c32_us) us, ttfb \(.added_ttfb_c1_us) us; gateway CPU \(.gw_cpu_us_per_req) us/req (ledger writer \(.ledger_cpu_us_per_req) us, \(.ledger_share_of_machine_pct) % of the machine); errors \(.errors)"' \
         "$TMP/res/$id.json" >&2
 }
 
