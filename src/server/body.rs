@@ -362,6 +362,8 @@ pub struct AccessInfo {
     pub upstream: String,
     pub status: u16,
     pub started: Instant,
+    /// The upstream's own id for the request (`request-id` / `x-request-id`), if it sent one.
+    pub upstream_request_id: Option<String>,
 }
 
 /// Everything needed to account for a proxied request once its body has ended.
@@ -464,6 +466,7 @@ impl Completion {
             key = %self.info.key,
             model = %self.info.model,
             upstream = %self.info.upstream,
+            upstream_request_id = self.info.upstream_request_id.as_deref().map(tracing::field::display),
             status = self.info.status,
             ms = self.info.started.elapsed().as_millis() as u64,
             input_tokens = usage.total_input(),

@@ -242,7 +242,10 @@ impl GatewayError {
             }),
             ApiFormat::OpenAi => {
                 let (kind, code) = self.openai_type_code();
-                json!({"error": {"message": message, "type": kind, "param": null, "code": code}})
+                json!({
+                    "error": {"message": message, "type": kind, "param": null, "code": code},
+                    "request_id": request_id,
+                })
             }
         };
         let status = self.status_for(format);
@@ -276,7 +279,7 @@ pub fn json_response(
         HeaderValue::from_static("application/json"),
     );
     if let Ok(v) = HeaderValue::from_str(request_id) {
-        h.insert("x-gateway-request-id", v);
+        h.insert(super::handler::REQUEST_ID, v);
     }
     resp
 }

@@ -23,12 +23,31 @@ pub fn new_request_id() -> String {
     format!("req_{n:016x}")
 }
 
+/// The longest client `x-request-id` the gateway keeps.
+const MAX_REQUEST_ID: usize = 128;
+
+/// The request's id: the client's `x-request-id` when it is sane (1 to 128 visible
+/// ASCII characters: safe in a header, a log line and the usage ledger), else a new one.
+pub fn request_id_of(headers: &http::HeaderMap) -> String {
+    headers
+        .get(REQUEST_ID)
+        .map(|v| v.as_bytes())
+        .filter(|b| {
+            !b.is_empty() && b.len() <= MAX_REQUEST_ID && b.iter().all(|c| c.is_ascii_graphic())
+        })
+        .and_then(|b| std::str::from_utf8(b).ok())
+        .map_or_else(new_request_id, str::to_string)
+}
+
+/// The header that carries a request's id, both ways.
+pub const REQUEST_ID: &str = "x-request-id";
+
 pub async fn handle(
     state: Arc<AppState>,
     req: Request<Incoming>,
 ) -> Result<Response<GatewayBody>, Infallible> {
     let started = Instant::now();
-    let request_id = new_request_id();
+    let request_id = request_id_of(req.headers());
     let endpoint = Endpoint::classify(req.method(), req.uri().path());
     let format = detect(req.uri().path(), req.headers());
     // For the refusal log line; cloning a Uri only bumps reference counts.
@@ -144,4 +163,37 @@ async fn dispatch(
 
 fn unreachable_endpoint() -> Result<Response<GatewayBody>, GatewayError> {
     Err(GatewayError::Internal("unroutable endpoint".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id_for(v: &[u8]) -> String {
+        let mut h = http::HeaderMap::new();
+        if let Ok(v) = http::HeaderValue::from_bytes(v) {
+            h.insert(REQUEST_ID, v);
+        }
+        request_id_of(&h)
+    }
+
+    #[test]
+    fn client_ids_are_kept_when_sane() {
+        assert_eq!(id_for(b"abc-123/x:y"), "abc-123/x:y");
+        assert_eq!(id_for(&[b'a'; 128]), "a".repeat(128));
+        for odd in [
+            &b""[..],
+            &[b'a'; 129],
+            b"two words",
+            b"tab\there",
+            "é".as_bytes(),
+        ] {
+            let id = id_for(odd);
+            assert!(
+                id.starts_with("req_") && id.len() == 20,
+                "{odd:?} gave {id}"
+            );
+        }
+        assert_ne!(request_id_of(&http::HeaderMap::new()), new_request_id());
+    }
 }

@@ -454,7 +454,11 @@ async fn attempt_all(
         }
         let mut refreshed_after_401 = false;
         loop {
-            let out = build_request(upstream, tokens.as_ref(), inb, rc.endpoint, path, query)?;
+            let mut out = build_request(upstream, tokens.as_ref(), inb, rc.endpoint, path, query)?;
+            // The same id upstream, so both sides' logs can be joined.
+            if let Ok(v) = HeaderValue::from_str(rc.request_id) {
+                out.headers_mut().insert(super::handler::REQUEST_ID, v);
+            }
             let in_flight = InFlight::new(&stats);
             let sent = Instant::now();
             let total = Duration::from_secs(cfg.routing.total_deadline_secs);

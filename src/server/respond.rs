@@ -38,8 +38,15 @@ pub(super) async fn respond(
     let status = resp.status();
     let (mut head, incoming) = resp.into_parts();
     strip_hop_headers(&mut head.headers);
+    // The upstream's own id (Anthropic `request-id`, OpenAI `x-request-id`) goes in the
+    // log line; the client's `x-request-id` is the gateway's.
+    let upstream_request_id = ["request-id", super::handler::REQUEST_ID]
+        .iter()
+        .find_map(|n| head.headers.get(*n))
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.chars().take(128).collect::<String>());
     if let Ok(v) = HeaderValue::from_str(rc.request_id) {
-        head.headers.insert("x-gateway-request-id", v);
+        head.headers.insert(super::handler::REQUEST_ID, v);
     }
     let ct = head
         .headers
@@ -57,6 +64,7 @@ pub(super) async fn respond(
             upstream: upstream.name.clone(),
             status: status.as_u16(),
             started: rc.started,
+            upstream_request_id,
         },
         stats,
         breaker,

@@ -200,7 +200,7 @@ class TestAnthropic:
         assert (msg.usage.input_tokens, msg.usage.output_tokens) == (12, 5)
         assert msg._request_id == "req_mock_123"  # upstream's request-id header
         assert raw.headers["anthropic-ratelimit-requests-remaining"] == "99"
-        assert raw.headers.get("x-gateway-request-id", "").startswith("req_")
+        assert raw.headers.get("x-request-id", "").startswith("req_")
 
         [seen] = mocks.anthropic.since(mark)
         assert (seen["method"], seen["path"]) == ("POST", "/v1/messages")

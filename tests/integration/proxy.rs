@@ -90,7 +90,10 @@ fn anthropic_pass_through_is_byte_exact() {
     // Response headers pass back.
     assert_eq!(resp.headers["request-id"], "req_mock_123");
     assert_eq!(resp.headers["anthropic-ratelimit-requests-remaining"], "99");
-    assert!(resp.headers.contains_key("x-gateway-request-id"));
+    // The answer carries the gateway's id, not the upstream's, and the upstream got it.
+    let id = resp.headers["x-request-id"].to_str().unwrap().to_string();
+    assert!(id.starts_with("req_") && id != "req_mock_123", "{id}");
+    assert_eq!(r.headers["x-request-id"], id.as_str());
     let v = resp.json();
     assert_eq!(v["content"][0]["text"], "Hello from the mock upstream.");
     // Nothing secret in the logs. (The access line is written when the body has
@@ -98,6 +101,10 @@ fn anthropic_pass_through_is_byte_exact() {
     common::eventually(std::time::Duration::from_secs(3), || {
         server.logs().contains("claude-sonnet-4-5")
     });
+    // The access line names both ids.
+    let logs = server.logs();
+    let line = logs.lines().find(|l| l.contains(&id)).unwrap_or_default();
+    assert!(line.contains("upstream_request_id=req_mock_123"), "{logs}");
     let logs = server.logs();
     assert!(!logs.contains(ANT_KEY) && !logs.contains(&s.key), "{logs}");
     assert!(
@@ -850,4 +857,69 @@ fn http2_cleartext_clients_are_served() {
     assert_eq!(status, 200);
     assert_eq!(version, http::Version::HTTP_2);
     assert!(String::from_utf8_lossy(&body).contains("Hello from the mock upstream."));
+}
+
+#[test]
+fn a_sane_client_request_id_is_kept_everywhere_and_a_bad_one_replaced() {
+    let s = setup();
+    let server = s.env.start();
+    let post = |id: &str| {
+        send(
+            "POST",
+            &format!("{}/v1/chat/completions", server.url),
+            &[
+                ("content-type", "application/json"),
+                ("authorization", &format!("Bearer {}", s.key)),
+                ("x-request-id", id),
+            ],
+            openai_body(false).to_string(),
+        )
+    };
+    let mine = "trace-7f3a/2026-12-06:client";
+    let resp = post(mine);
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    assert_eq!(resp.headers["x-request-id"], mine);
+    let got = s.oai.inference_requests();
+    assert_eq!(got[0].headers["x-request-id"], mine);
+    // An error answer carries it too, in its body as well.
+    let bad = send(
+        "POST",
+        &format!("{}/v1/chat/completions", server.url),
+        &[
+            ("content-type", "application/json"),
+            ("authorization", &format!("Bearer {}", s.key)),
+            ("x-request-id", mine),
+        ],
+        "{not json".to_string(),
+    );
+    assert_eq!(bad.status, 400);
+    assert_eq!(bad.headers["x-request-id"], mine);
+    assert!(bad.text().contains(mine), "{}", bad.text());
+    // Too long, or with a space: replaced by the gateway's own.
+    for odd in ["x".repeat(129), "two words".to_string()] {
+        let resp = post(&odd);
+        assert_eq!(resp.status, 200, "{}", resp.text());
+        let id = resp.headers["x-request-id"].to_str().unwrap();
+        assert!(id.starts_with("req_") && id.len() == 20, "{id}");
+    }
+    // The usage row has the client's id (the unparsable request never reached routing).
+    let db = s.env.config_path().with_file_name("usage.db");
+    let rows_with = |id: &str| {
+        llm_gateway::ledger::db::open_read_only(&db)
+            .ok()
+            .flatten()
+            .and_then(|c| {
+                c.query_row(
+                    "SELECT COUNT(*) FROM requests WHERE request_id = ?1",
+                    [id],
+                    |r| r.get::<_, i64>(0),
+                )
+                .ok()
+            })
+            .unwrap_or(0)
+    };
+    assert!(common::eventually(
+        std::time::Duration::from_secs(5),
+        || rows_with(mine) == 1
+    ));
 }

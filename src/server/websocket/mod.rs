@@ -130,7 +130,7 @@ pub fn accept(
     h.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
     h.insert(header::SEC_WEBSOCKET_ACCEPT, accept_key);
     if let Ok(v) = HeaderValue::from_str(request_id) {
-        h.insert("x-gateway-request-id", v);
+        h.insert(crate::server::handler::REQUEST_ID, v);
     }
     Ok(resp)
 }
