@@ -2,7 +2,8 @@
 # CPU cost per request as an instruction count: the gateway runs under callgrind
 # (valgrind), which counts every instruction of every thread, the ledger's writer
 # included. Unlike wall-clock benchmarks on a shared 2-core box, the count repeats
-# to within a percent whatever else the machine is doing, so two builds compare.
+# to within 1-3 % whatever else the machine is doing (the time-driven wake-ups vary with
+# how many requests fit in the run), so two builds compare to a few percent.
 #
 #   bash scripts/bench-instructions.sh [GATEWAY_BIN...]   (default: target/release/llm-gateway)
 #

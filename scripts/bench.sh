@@ -413,6 +413,22 @@ jq -n --argjson d "$PACED_D" --argjson g "$PACED_G" --argjson rate "$PACED_RATE"
       added_p99_us: (((($g.latency.p99_us // 0) - ($d.latency.p99_us // 0)) * 10 | round) / 10)}' > "$TMP/res/paced.json"
 jq -r '"    p99 direct \(.direct.latency.p99_us) us, gateway \(.gateway.latency.p99_us) us, added \(.added_p99_us) us; errors \(.direct.error_total) / \(.gateway.error_total)"' "$TMP/res/paced.json" >&2
 
+# GET /metrics after all the scenarios' traffic: what a Prometheus scrape costs. A
+# build without /metrics answers 404 and is reported as unavailable.
+say "GET /metrics: 20 scrapes after the scenarios"
+METRICS_STATUS=$(curl -s -o "$TMP/metrics.txt" -w '%{http_code}' "http://127.0.0.1:$GP/metrics" || echo 000)
+if [ "$METRICS_STATUS" = 200 ]; then
+    start_ns=$(date +%s%N)
+    for _ in $(seq 20); do curl -s -o /dev/null "http://127.0.0.1:$GP/metrics"; done
+    scrape_ms=$(( ($(date +%s%N) - start_ns) / 20000000 ))
+    jq -n --argjson ms "$scrape_ms" --argjson bytes "$(wc -c < "$TMP/metrics.txt")" \
+        --argjson series "$(grep -vc '^#' "$TMP/metrics.txt")" \
+        '{available: true, ms_per_scrape_with_curl: $ms, bytes: $bytes, series: $series}' > "$TMP/res/metrics.json"
+else
+    echo '{"available": false}' > "$TMP/res/metrics.json"
+fi
+jq -r 'if .available then "    \(.ms_per_scrape_with_curl) ms per scrape (curl included), \(.bytes) bytes, \(.series) samples" else "    not available in this build" end' "$TMP/res/metrics.json" >&2
+
 # 1,000 concurrent open streams (each lasts DELTAS x 250 ms).
 say "$NSTREAMS concurrent streams held open: direct, then through the gateway"
 wait_quiet
@@ -537,7 +553,8 @@ jq -n \
     --slurpfile s11 "$TMP/res/stream-responses-to-anthropic.json" --slurpfile s12 "$TMP/res/openai-to-responses.json" \
     --slurpfile s13 "$TMP/res/stream-openai-to-responses.json" --slurpfile s14 "$TMP/res/anthropic-to-responses.json" \
     --slurpfile paced "$TMP/res/paced.json" --slurpfile streams "$TMP/res/streams.json" \
-    --slurpfile logging "$TMP/res/logging.json" --slurpfile cli "$TMP/res/cli.json" '
+    --slurpfile logging "$TMP/res/logging.json" --slurpfile cli "$TMP/res/cli.json" \
+    --slurpfile metrics "$TMP/res/metrics.json" '
     def r1(x): if x == null then null else (x * 10 | round) / 10 end;
     ($s1 + $s2 + $s3 + $s4 + $s5 + $s6 + $s7 + $s8 + $s9 + $s10 + $s11 + $s12 + $s13 + $s14) as $sc
     | ($sc | map(select(.conversion and .available and (.id | test("stream") | not)))) as $conv
@@ -562,6 +579,7 @@ jq -n \
                rps_ratio_info_vs_warn: (if ($pt.ratio // 0) > 0 then (($logging[0].wrk.ratio / $pt.ratio) * 1000 | round) / 1000 else null end),
                log_bytes_per_req: (if $logging[0].wrk.requests > 0 then r1($logging[0].log_bytes / $logging[0].wrk.requests) else null end)}),
       cli: $cli[0],
+      metrics_scrape: $metrics[0],
       targets: [
         {name: "conversion throughput at \($conns) conns ≥ 0.25 × direct",
          value: (if ($conv | length) == 0 then "conversion not available in this build"

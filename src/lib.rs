@@ -20,6 +20,7 @@ pub mod convert;
 pub mod keys;
 pub mod ledger;
 pub mod limits;
+pub mod metrics;
 pub mod oauth;
 pub mod prices;
 pub mod router;

@@ -36,6 +36,8 @@ pub struct Config {
     pub prices: BTreeMap<String, PriceOverride>,
     #[serde(default)]
     pub usage: UsageConfig,
+    #[serde(default, skip_serializing_if = "MetricsConfig::is_default")]
+    pub metrics: MetricsConfig,
 }
 
 impl Default for Config {
@@ -52,6 +54,7 @@ impl Default for Config {
             logging: LoggingConfig::default(),
             prices: BTreeMap::new(),
             usage: UsageConfig::default(),
+            metrics: MetricsConfig::default(),
         }
     }
 }
@@ -527,6 +530,21 @@ pub struct PriceOverride {
 pub struct UsageConfig {
     /// Days a request's row is kept; older rows are pruned in the background (1–36500).
     pub retention_days: u32,
+}
+
+/// `GET /metrics` (see docs/metrics.md).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// Serve `/metrics` without a key on a listener beyond loopback (on loopback it is
+    /// always open). Otherwise it takes an admin gateway key.
+    pub public: bool,
+}
+
+impl MetricsConfig {
+    fn is_default(&self) -> bool {
+        *self == MetricsConfig::default()
+    }
 }
 
 /// Rows kept this many days unless the config says otherwise.

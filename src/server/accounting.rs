@@ -87,6 +87,24 @@ impl Accounting {
         };
         let priced_model = self.model_served.as_deref().unwrap_or(&self.model_asked);
         let cost = self.prices.cost(priced_model, &tokens);
+        let latency = started.elapsed();
+        crate::metrics::record(&crate::metrics::Sample {
+            client_format: self.client_format,
+            upstream_id: self.upstream_id.as_deref(),
+            model: priced_model,
+            key_id: &self.key_id,
+            status,
+            duration: latency,
+            ttfb,
+            tokens: [
+                usage.input,
+                usage.output,
+                usage.cache_read,
+                usage.cache_write,
+                usage.reasoning,
+            ],
+            cost_usd: cost,
+        });
         let total = usage.total_input() + usage.output;
         if total > 0 || cost.is_some_and(|c| c > 0.0) {
             self.limiter
@@ -104,7 +122,7 @@ impl Accounting {
             model_served: self.model_served,
             status,
             error_class: error_class.map(str::to_string),
-            latency_ms: started.elapsed().as_millis() as u64,
+            latency_ms: latency.as_millis() as u64,
             ttfb_ms: ttfb.map(|d| d.as_millis() as u64),
             input_tokens: usage.input,
             output_tokens: usage.output,

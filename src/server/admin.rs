@@ -50,6 +50,46 @@ pub fn remove_runtime(path: &Path) {
     }
 }
 
+/// `GET /metrics`: the Prometheus exposition, with ids named from the current config
+/// and each upstream's breaker, health and in-flight count.
+pub fn metrics(snap: &Snapshot, request_id: &str) -> http::Response<super::body::GatewayBody> {
+    let now = tokio::time::Instant::now();
+    let mut ctx = crate::metrics::ScrapeContext::default();
+    for u in &snap.config.upstreams {
+        ctx.upstream_names.insert(u.id.clone(), u.name.clone());
+        let Some(stats) = snap.stats(&u.id) else {
+            continue;
+        };
+        let in_flight = stats.snapshot().in_flight;
+        let mut h = stats.health();
+        let breaker = match h.state(now) {
+            BreakerState::Closed => 0,
+            BreakerState::HalfOpen => 1,
+            BreakerState::Open => 2,
+        };
+        ctx.upstreams.push(crate::metrics::UpstreamGauge {
+            id: u.id.clone(),
+            up: u.status != Status::Disabled && !h.auth_failed && breaker != 2,
+            breaker,
+            in_flight,
+        });
+    }
+    for k in &snap.config.gateway_keys {
+        ctx.key_names.insert(k.id.clone(), k.name.clone());
+    }
+    let text = crate::metrics::render(ctx);
+    let mut resp = http::Response::new(super::body::GatewayBody::full(bytes::Bytes::from(text)));
+    let h = resp.headers_mut();
+    h.insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static(crate::metrics::CONTENT_TYPE),
+    );
+    if let Ok(v) = http::HeaderValue::from_str(request_id) {
+        h.insert(super::handler::REQUEST_ID, v);
+    }
+    resp
+}
+
 /// One upstream as `status` shows it: config, breaker, cool-down, counters.
 fn upstream_status(snap: &Snapshot, u: &Upstream) -> Value {
     let Some(stats) = snap.stats(&u.id) else {

@@ -38,6 +38,8 @@ pub enum Endpoint {
     ResponsesSocket,
     Models,
     Health,
+    /// `GET /metrics`: Prometheus exposition.
+    Metrics,
     AdminStatus,
     AdminHealth,
     Unknown,
@@ -57,6 +59,7 @@ impl Endpoint {
             (&Method::GET, "/v1/responses") => Endpoint::ResponsesSocket,
             (&Method::GET, "/v1/models") => Endpoint::Models,
             (&Method::GET, "/health") => Endpoint::Health,
+            (&Method::GET, "/metrics") => Endpoint::Metrics,
             (&Method::GET, "/admin/status") => Endpoint::AdminStatus,
             (&Method::GET, "/admin/health") => Endpoint::AdminHealth,
             _ => Endpoint::Unknown,

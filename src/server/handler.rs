@@ -98,6 +98,14 @@ async fn dispatch(
         )));
     }
     let snap = state.snapshot();
+    if endpoint == Endpoint::Metrics {
+        // Open on a loopback listener; beyond it, an admin key unless the config says
+        // the metrics are public.
+        if !(state.listen.ip().is_loopback() || snap.config.metrics.public) {
+            authenticate(state, &snap, req.headers())?.require(Permission::Admin)?;
+        }
+        return Ok(admin::metrics(&snap, request_id));
+    }
     let caller = authenticate(state, &snap, req.headers())?;
     match endpoint {
         Endpoint::Models => {
@@ -157,7 +165,7 @@ async fn dispatch(
             };
             proxy::forward(&rc, req).await
         }
-        Endpoint::Health | Endpoint::Unknown => unreachable_endpoint(),
+        Endpoint::Health | Endpoint::Metrics | Endpoint::Unknown => unreachable_endpoint(),
     }
 }
 

@@ -14,6 +14,7 @@ mod conversion;
 mod faults;
 mod governance;
 mod limits_cli;
+mod metrics;
 mod oauth;
 mod prices_cli;
 mod proxy;
