@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install the end-to-end suite's pinned dependencies:
-#   - .venv-e2e/               python3 venv with tests/e2e/requirements.txt (openai, anthropic, pytest)
+#   - .venv-e2e/               python3 venv with tests/e2e/requirements.txt (openai, anthropic, pytest, prometheus-client)
 #   - tests/e2e/node_modules/  the real Claude Code and Codex CLIs, from tests/e2e/package.json + package-lock.json
 #
 # Idempotent: each half writes a stamp (the pinned versions and the interpreter) when

@@ -78,6 +78,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "responses: the OpenAI SDK's Responses API (select with -m responses)")
     config.addinivalue_line("markers", "codex: the real Codex CLI through /v1/responses (select with -m codex)")
     config.addinivalue_line("markers", "governance: usage ledger, limits and budgets (select with -m governance)")
+    config.addinivalue_line("markers", "observability: request ids and /metrics (select with -m observability)")
 
 
 # --------------------------------------------------------------------------- processes
