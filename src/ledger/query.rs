@@ -247,6 +247,89 @@ fn params(q: &UsageQuery) -> Vec<rusqlite::types::Value> {
     p
 }
 
+/// One of the latest requests, as the dashboard lists them (no bodies: there are none
+/// in the ledger).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RecentRow {
+    pub at_ms: i64,
+    pub request_id: String,
+    pub key_id: String,
+    pub key_name: String,
+    pub client_format: String,
+    pub upstream_id: Option<String>,
+    pub model: String,
+    pub status: u16,
+    pub error_class: Option<String>,
+    pub latency_ms: u64,
+    pub ttfb_ms: Option<u64>,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub cache_read_tokens: u64,
+    pub cache_write_tokens: u64,
+    pub cost_usd: Option<f64>,
+}
+
+/// The latest `limit` requests, newest first.
+pub fn recent(conn: &Connection, limit: usize) -> rusqlite::Result<Vec<RecentRow>> {
+    let mut stmt = conn.prepare(
+        "SELECT at_ms, request_id, key_id, key_name, client_format, upstream_id,
+            COALESCE(model_served, model_asked), status, error_class, latency_ms, ttfb_ms,
+            input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost_usd
+         FROM requests ORDER BY at_ms DESC, id DESC LIMIT ?1",
+    )?;
+    let n = |v: i64| u64::try_from(v).unwrap_or(0);
+    let rows = stmt.query_map([i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
+        Ok(RecentRow {
+            at_ms: r.get(0)?,
+            request_id: r.get(1)?,
+            key_id: r.get(2)?,
+            key_name: r.get(3)?,
+            client_format: r.get(4)?,
+            upstream_id: r.get(5)?,
+            model: r.get(6)?,
+            status: u16::try_from(r.get::<_, i64>(7)?).unwrap_or(0),
+            error_class: r.get(8)?,
+            latency_ms: n(r.get(9)?),
+            ttfb_ms: r.get::<_, Option<i64>>(10)?.map(n),
+            input_tokens: n(r.get(11)?),
+            output_tokens: n(r.get(12)?),
+            cache_read_tokens: n(r.get(13)?),
+            cache_write_tokens: n(r.get(14)?),
+            cost_usd: r.get(15)?,
+        })
+    })?;
+    rows.collect()
+}
+
+/// Requests, errors and tokens (cache included) per minute since `since_ms`, oldest
+/// first; minutes without requests are left out.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Minute {
+    pub minute_ms: i64,
+    pub requests: u64,
+    pub errors: u64,
+    pub tokens: u64,
+}
+
+pub fn per_minute(conn: &Connection, since_ms: i64) -> rusqlite::Result<Vec<Minute>> {
+    let sql = format!(
+        "SELECT at_ms / 60000 * 60000, COUNT(*),
+            SUM(status >= 400 OR error_class IS NOT NULL), SUM({TOKENS})
+         FROM requests WHERE at_ms >= ?1 GROUP BY 1 ORDER BY 1"
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let n = |v: Option<i64>| u64::try_from(v.unwrap_or(0)).unwrap_or(0);
+    let rows = stmt.query_map([since_ms], |r| {
+        Ok(Minute {
+            minute_ms: r.get(0)?,
+            requests: n(r.get(1)?),
+            errors: n(r.get(2)?),
+            tokens: n(r.get(3)?),
+        })
+    })?;
+    rows.collect()
+}
+
 /// The key id recorded for `id_or_name` (an id wins over a name), newest first.
 pub fn find_key(conn: &Connection, id_or_name: &str) -> rusqlite::Result<Option<String>> {
     let mut stmt = conn.prepare(

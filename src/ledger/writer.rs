@@ -146,6 +146,12 @@ impl Ledger {
         &self.path
     }
 
+    /// The server's read connection (WAL: it never blocks the writer). Blocking: for
+    /// seeding and the admin API off the request path.
+    pub fn reader(&self) -> &Connection {
+        &self.reader
+    }
+
     /// Every key's spend by UTC day since `since_ms`, and its requests and tokens since
     /// `minute_ms`. Blocking: for seeding the limits at start and on reload, never on
     /// the request path.

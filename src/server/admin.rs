@@ -9,6 +9,7 @@ use futures_util::future::join_all;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use super::errors::GatewayError;
 use super::models::fetch_catalog;
 use super::state::{AppState, Snapshot};
 use crate::config::{ConfigStore, Provider, Status, Upstream};
@@ -48,6 +49,187 @@ pub fn remove_runtime(path: &Path) {
     if ours {
         let _ = std::fs::remove_file(path);
     }
+}
+
+/// What `/admin/usage`, `/admin/requests` and `/admin/timeseries` ask of the ledger.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum LedgerView {
+    /// Sums by key, model and upstream since `since_ms`, and each key's budget.
+    Usage { since_ms: i64 },
+    /// The latest requests, newest first.
+    Requests { limit: usize },
+    /// Requests, errors and tokens per minute since `since_ms`.
+    Timeseries { since_ms: i64 },
+}
+
+/// Most rows `/admin/requests` lists.
+const MAX_RECENT: usize = 1_000;
+
+impl LedgerView {
+    /// From the path and query: `since` (`24h`, `7d`, a date, as `usage --since`;
+    /// default 24 h, 60 min for the time series) and `limit` (default 100).
+    pub fn parse(uri: &http::Uri) -> Result<LedgerView, GatewayError> {
+        let param = |name: &str| {
+            uri.query()
+                .unwrap_or("")
+                .split('&')
+                .filter_map(|kv| kv.split_once('='))
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        };
+        let now = crate::ledger::now_ms();
+        let since = |default: &str| {
+            crate::cli::usage::parse_since(&param("since").unwrap_or_else(|| default.into()), now)
+                .map_err(GatewayError::BadRequest)
+        };
+        Ok(match uri.path().trim_end_matches('/') {
+            "/admin/requests" => {
+                let limit = match param("limit") {
+                    None => 100,
+                    Some(v) => v
+                        .parse::<usize>()
+                        .ok()
+                        .filter(|n| (1..=MAX_RECENT).contains(n))
+                        .ok_or_else(|| {
+                            GatewayError::BadRequest(format!(
+                                "`limit` must be 1 to {MAX_RECENT}, not {v:?}"
+                            ))
+                        })?,
+                };
+                LedgerView::Requests { limit }
+            }
+            "/admin/timeseries" => LedgerView::Timeseries {
+                since_ms: since("60m")?,
+            },
+            _ => LedgerView::Usage {
+                since_ms: since("24h")?,
+            },
+        })
+    }
+}
+
+/// A [`LedgerView`] as JSON, with ids named from the current config. The query runs on
+/// a blocking thread; a server without a ledger answers 503.
+pub async fn ledger_view(
+    state: &std::sync::Arc<AppState>,
+    snap: &Snapshot,
+    view: LedgerView,
+) -> Result<Value, GatewayError> {
+    use crate::ledger::query;
+    let st = state.clone();
+    let read = tokio::task::spawn_blocking(move || {
+        st.read_ledger(|c| -> rusqlite::Result<Value> {
+            Ok(match view {
+                LedgerView::Usage { since_ms } => {
+                    let by = |by| {
+                        query::report(
+                            c,
+                            &query::UsageQuery {
+                                since_ms,
+                                by,
+                                key_id: None,
+                            },
+                        )
+                    };
+                    let keys = by(query::GroupBy::Key)?;
+                    json!({
+                        "since_ms": since_ms,
+                        "totals": keys.totals,
+                        "by_key": keys.groups,
+                        "by_model": by(query::GroupBy::Model)?.groups,
+                        "by_upstream": by(query::GroupBy::Upstream)?.groups,
+                        "unpriced_models": keys.unpriced_models,
+                    })
+                }
+                LedgerView::Requests { limit } => json!({"requests": query::recent(c, limit)?}),
+                LedgerView::Timeseries { since_ms } => {
+                    json!({"since_ms": since_ms, "minutes": query::per_minute(c, since_ms)?})
+                }
+            })
+        })
+    })
+    .await
+    .map_err(|e| GatewayError::Internal(format!("ledger query: {e}")))?;
+    let mut v = match read {
+        None => {
+            return Err(GatewayError::Unavailable(
+                "the usage ledger is not open on this server (see its log)".into(),
+            ));
+        }
+        Some(Err(e)) => return Err(GatewayError::Internal(format!("ledger query: {e}"))),
+        Some(Ok(v)) => v,
+    };
+    name_ids(&mut v, snap);
+    if let LedgerView::Usage { .. } = view {
+        v["budgets"] = budgets(snap);
+    }
+    Ok(v)
+}
+
+/// Add `name` beside every `group` / `key_id` / `upstream_id` that is a configured key or
+/// upstream (ids of deleted ones keep their recorded name, or none).
+fn name_ids(v: &mut Value, snap: &Snapshot) {
+    let upstream = |id: &str| {
+        snap.config
+            .upstreams
+            .iter()
+            .find(|u| u.id == id)
+            .map(|u| u.name.clone())
+    };
+    let key = |id: &str| {
+        snap.config
+            .gateway_keys
+            .iter()
+            .find(|k| k.id == id)
+            .map(|k| k.name.clone())
+    };
+    for (list, f) in [
+        ("by_key", &key as &dyn Fn(&str) -> Option<String>),
+        ("by_upstream", &upstream),
+    ] {
+        if let Some(groups) = v.get_mut(list).and_then(Value::as_array_mut) {
+            for g in groups {
+                let name = g["group"].as_str().and_then(f);
+                if let Some(n) = name {
+                    g["name"] = json!(n);
+                }
+            }
+        }
+    }
+    if let Some(rows) = v.get_mut("requests").and_then(Value::as_array_mut) {
+        for r in rows {
+            if let Some(n) = r["upstream_id"].as_str().and_then(upstream) {
+                r["upstream_name"] = json!(n);
+            }
+            if let Some(n) = r["key_id"].as_str().and_then(key) {
+                r["key_name"] = json!(n);
+            }
+        }
+    }
+}
+
+/// Each key with a budget: spent this period against it, and when it resets.
+fn budgets(snap: &Snapshot) -> Value {
+    let now = std::time::SystemTime::now();
+    let list: Vec<Value> = snap
+        .config
+        .gateway_keys
+        .iter()
+        .filter_map(|k| {
+            let limits = snap.limiter.limits(&k.id)?;
+            let budget = limits.budget_usd?;
+            let used = snap.limiter.usage(&k.id, now)?;
+            Some(json!({
+                "key_id": k.id,
+                "name": k.name,
+                "budget_usd": budget,
+                "budget_period": limits.budget_period,
+                "spent_usd": used.spent_usd,
+                "resets_at": used.period_resets_at,
+            }))
+        })
+        .collect();
+    Value::Array(list)
 }
 
 /// `GET /metrics`: the Prometheus exposition, with ids named from the current config

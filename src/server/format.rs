@@ -42,6 +42,9 @@ pub enum Endpoint {
     Metrics,
     AdminStatus,
     AdminHealth,
+    /// `GET /admin/usage`, `/admin/requests`, `/admin/timeseries`: the ledger for the
+    /// dashboard (admin keys only).
+    AdminLedger,
     Unknown,
 }
 
@@ -62,6 +65,9 @@ impl Endpoint {
             (&Method::GET, "/metrics") => Endpoint::Metrics,
             (&Method::GET, "/admin/status") => Endpoint::AdminStatus,
             (&Method::GET, "/admin/health") => Endpoint::AdminHealth,
+            (&Method::GET, "/admin/usage" | "/admin/requests" | "/admin/timeseries") => {
+                Endpoint::AdminLedger
+            }
             _ => Endpoint::Unknown,
         }
     }

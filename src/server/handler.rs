@@ -128,6 +128,12 @@ async fn dispatch(
                 request_id,
             ))
         }
+        Endpoint::AdminLedger => {
+            caller.require(Permission::Admin)?;
+            let view = admin::LedgerView::parse(req.uri())?;
+            let body = admin::ledger_view(state, &snap, view).await?;
+            Ok(json_response(StatusCode::OK, &body, request_id))
+        }
         Endpoint::AdminHealth => {
             caller.require(Permission::Admin)?;
             Ok(json_response(

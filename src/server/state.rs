@@ -120,6 +120,16 @@ impl AppState {
     }
 
     /// The current snapshot. The lock is held only to clone an `Arc`.
+    /// Run a read on the usage ledger (blocking: call it from a blocking thread).
+    /// `None` when the server runs without a ledger.
+    pub fn read_ledger<T>(
+        &self,
+        f: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T>,
+    ) -> Option<rusqlite::Result<T>> {
+        let guard = self.ledger_db.lock().unwrap_or_else(|p| p.into_inner());
+        guard.as_ref().map(|l| f(l.reader()))
+    }
+
     pub fn snapshot(&self) -> Arc<Snapshot> {
         match self.snapshot.read() {
             Ok(s) => s.clone(),
