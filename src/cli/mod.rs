@@ -13,7 +13,7 @@ mod route;
 mod server_cmd;
 mod status;
 mod upstream;
-pub(crate) mod usage;
+mod usage;
 
 use std::io;
 use std::process::ExitCode;

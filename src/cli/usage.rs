@@ -8,7 +8,7 @@ use super::args::UsageArgs;
 use super::output::{Output, Table};
 use super::{CliError, CliResult, Ctx, user_error};
 use crate::config::Config;
-use crate::ledger::query::{self, Group, GroupBy, Sums, UsageQuery, UsageReport};
+use crate::ledger::query::{self, Group, GroupBy, Sums, UsageQuery, UsageReport, parse_since};
 use crate::ledger::{db, now_ms};
 
 /// The `--json` document.
@@ -213,35 +213,6 @@ fn resolve_key(conn: &rusqlite::Connection, config: Option<&Config>, k: &str) ->
         None => Err(user_error(format!(
             "no gateway key {k:?} in the config or the usage database"
         ))),
-    }
-}
-
-/// `--since`: a duration back from `now_ms` (`24h`, `7d`), a UTC date (`2026-01-31`),
-/// an RFC 3339 time, or `all`. Returns unix milliseconds.
-pub fn parse_since(text: &str, now_ms: i64) -> Result<i64, String> {
-    let t = text.trim();
-    if t.eq_ignore_ascii_case("all") {
-        return Ok(0);
-    }
-    if let Ok(d) = humantime::parse_duration(t) {
-        let back = i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
-        return Ok(now_ms.saturating_sub(back).max(0));
-    }
-    let is_date = t.len() == 10 && t.as_bytes().get(4) == Some(&b'-');
-    let stamp = if is_date {
-        humantime::parse_rfc3339(&format!("{t}T00:00:00Z"))
-    } else {
-        humantime::parse_rfc3339_weak(t)
-    };
-    match stamp {
-        Ok(at) => Ok(at
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-            .unwrap_or(0)),
-        Err(_) => Err(format!(
-            "--since {t:?}: expected a duration (24h, 7d, 30d), a date (2026-01-31), \
-             a time (2026-01-31T12:00:00Z) or `all`"
-        )),
     }
 }
 

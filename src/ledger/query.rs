@@ -9,6 +9,8 @@ use std::collections::{BTreeSet, HashMap};
 
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, params_from_iter};
+
+use super::record::UsageRecord;
 use serde::Serialize;
 
 /// What rows are grouped by.
@@ -113,10 +115,11 @@ pub fn report(conn: &Connection, q: &UsageQuery) -> rusqlite::Result<UsageReport
     let mut null: Option<usize> = None;
     let mut unpriced: BTreeSet<String> = BTreeSet::new();
     while let Some(r) = rows.next()? {
-        if let ValueRef::Text(m) = r.get_ref(10)?
-            && !unpriced.contains(String::from_utf8_lossy(m).as_ref())
-        {
-            unpriced.insert(String::from_utf8_lossy(m).into_owned());
+        if let ValueRef::Text(m) = r.get_ref(10)? {
+            let m = String::from_utf8_lossy(m);
+            if !unpriced.contains(m.as_ref()) {
+                unpriced.insert(m.into_owned());
+            }
         }
         let i = match r.get_ref(0)? {
             ValueRef::Null => *null.get_or_insert_with(|| push(&mut accs, Key::Null)),
@@ -247,55 +250,38 @@ fn params(q: &UsageQuery) -> Vec<rusqlite::types::Value> {
     p
 }
 
-/// One of the latest requests, as the dashboard lists them (no bodies: there are none
-/// in the ledger).
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct RecentRow {
-    pub at_ms: i64,
-    pub request_id: String,
-    pub key_id: String,
-    pub key_name: String,
-    pub client_format: String,
-    pub upstream_id: Option<String>,
-    pub model: String,
-    pub status: u16,
-    pub error_class: Option<String>,
-    pub latency_ms: u64,
-    pub ttfb_ms: Option<u64>,
-    pub input_tokens: u64,
-    pub output_tokens: u64,
-    pub cache_read_tokens: u64,
-    pub cache_write_tokens: u64,
-    pub cost_usd: Option<f64>,
-}
-
-/// The latest `limit` requests, newest first.
-pub fn recent(conn: &Connection, limit: usize) -> rusqlite::Result<Vec<RecentRow>> {
+/// The latest `limit` rows, newest first (the dashboard's list; the ledger holds no
+/// bodies).
+pub fn recent(conn: &Connection, limit: usize) -> rusqlite::Result<Vec<UsageRecord>> {
     let mut stmt = conn.prepare(
         "SELECT at_ms, request_id, key_id, key_name, client_format, upstream_id,
-            COALESCE(model_served, model_asked), status, error_class, latency_ms, ttfb_ms,
-            input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost_usd
+            upstream_format, model_asked, model_served, status, error_class, latency_ms,
+            ttfb_ms, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens,
+            reasoning_tokens, cost_usd
          FROM requests ORDER BY at_ms DESC, id DESC LIMIT ?1",
     )?;
     let n = |v: i64| u64::try_from(v).unwrap_or(0);
     let rows = stmt.query_map([i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
-        Ok(RecentRow {
+        Ok(UsageRecord {
             at_ms: r.get(0)?,
             request_id: r.get(1)?,
             key_id: r.get(2)?,
             key_name: r.get(3)?,
             client_format: r.get(4)?,
             upstream_id: r.get(5)?,
-            model: r.get(6)?,
-            status: u16::try_from(r.get::<_, i64>(7)?).unwrap_or(0),
-            error_class: r.get(8)?,
-            latency_ms: n(r.get(9)?),
-            ttfb_ms: r.get::<_, Option<i64>>(10)?.map(n),
-            input_tokens: n(r.get(11)?),
-            output_tokens: n(r.get(12)?),
-            cache_read_tokens: n(r.get(13)?),
-            cache_write_tokens: n(r.get(14)?),
-            cost_usd: r.get(15)?,
+            upstream_format: r.get(6)?,
+            model_asked: r.get(7)?,
+            model_served: r.get(8)?,
+            status: u16::try_from(r.get::<_, i64>(9)?).unwrap_or(0),
+            error_class: r.get(10)?,
+            latency_ms: n(r.get(11)?),
+            ttfb_ms: r.get::<_, Option<i64>>(12)?.map(n),
+            input_tokens: n(r.get(13)?),
+            output_tokens: n(r.get(14)?),
+            cache_read_tokens: n(r.get(15)?),
+            cache_write_tokens: n(r.get(16)?),
+            reasoning_tokens: n(r.get(17)?),
+            cost_usd: r.get(18)?,
         })
     })?;
     rows.collect()
@@ -340,6 +326,35 @@ pub fn find_key(conn: &Connection, id_or_name: &str) -> rusqlite::Result<Option<
     )?;
     let mut rows = stmt.query([id_or_name])?;
     rows.next()?.map(|r| r.get(0)).transpose()
+}
+
+/// `--since` (and the admin API's `since`): a duration back from `now_ms` (`24h`, `7d`), a UTC date (`2026-01-31`),
+/// an RFC 3339 time, or `all`. Returns unix milliseconds.
+pub fn parse_since(text: &str, now_ms: i64) -> Result<i64, String> {
+    let t = text.trim();
+    if t.eq_ignore_ascii_case("all") {
+        return Ok(0);
+    }
+    if let Ok(d) = humantime::parse_duration(t) {
+        let back = i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+        return Ok(now_ms.saturating_sub(back).max(0));
+    }
+    let is_date = t.len() == 10 && t.as_bytes().get(4) == Some(&b'-');
+    let stamp = if is_date {
+        humantime::parse_rfc3339(&format!("{t}T00:00:00Z"))
+    } else {
+        humantime::parse_rfc3339_weak(t)
+    };
+    match stamp {
+        Ok(at) => Ok(at
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+            .unwrap_or(0)),
+        Err(_) => Err(format!(
+            "--since {t:?}: expected a duration (24h, 7d, 30d), a date (2026-01-31), \
+             a time (2026-01-31T12:00:00Z) or `all`"
+        )),
+    }
 }
 
 /// `YYYY-MM-DD` of a day number since the epoch (UTC).

@@ -9,7 +9,7 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// A request that reached routing: answered, failed, refused by a limit or cancelled.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct UsageRecord {
     /// When the request arrived, unix milliseconds (UTC).
     pub at_ms: i64,

@@ -69,18 +69,20 @@ impl LedgerView {
     /// From the path and query: `since` (`24h`, `7d`, a date, as `usage --since`;
     /// default 24 h, 60 min for the time series) and `limit` (default 100).
     pub fn parse(uri: &http::Uri) -> Result<LedgerView, GatewayError> {
+        let pairs = crate::oauth::form::query_pairs(uri.query().unwrap_or(""));
         let param = |name: &str| {
-            uri.query()
-                .unwrap_or("")
-                .split('&')
-                .filter_map(|kv| kv.split_once('='))
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| v.to_string())
+            pairs
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
         };
         let now = crate::ledger::now_ms();
         let since = |default: &str| {
-            crate::cli::usage::parse_since(&param("since").unwrap_or_else(|| default.into()), now)
-                .map_err(GatewayError::BadRequest)
+            crate::ledger::query::parse_since(
+                &param("since").unwrap_or_else(|| default.into()),
+                now,
+            )
+            .map_err(GatewayError::BadRequest)
         };
         Ok(match uri.path().trim_end_matches('/') {
             "/admin/requests" => {
@@ -266,9 +268,7 @@ pub fn metrics(snap: &Snapshot, request_id: &str) -> http::Response<super::body:
         http::header::CONTENT_TYPE,
         http::HeaderValue::from_static(crate::metrics::CONTENT_TYPE),
     );
-    if let Ok(v) = http::HeaderValue::from_str(request_id) {
-        h.insert(super::handler::REQUEST_ID, v);
-    }
+    super::handler::set_request_id(h, request_id);
     resp
 }
 

@@ -278,9 +278,7 @@ pub fn json_response(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
-    if let Ok(v) = HeaderValue::from_str(request_id) {
-        h.insert(super::handler::REQUEST_ID, v);
-    }
+    super::handler::set_request_id(h, request_id);
     resp
 }
 

@@ -42,6 +42,14 @@ pub fn request_id_of(headers: &http::HeaderMap) -> String {
 /// The header that carries a request's id, both ways.
 pub const REQUEST_ID: &str = "x-request-id";
 
+/// Put the request's id in `x-request-id` (answers, and requests sent upstream). Ids are
+/// visible ASCII by construction ([`request_id_of`]); one that were not is left out.
+pub fn set_request_id(headers: &mut http::HeaderMap, request_id: &str) {
+    if let Ok(v) = http::HeaderValue::from_str(request_id) {
+        headers.insert(REQUEST_ID, v);
+    }
+}
+
 pub async fn handle(
     state: Arc<AppState>,
     req: Request<Incoming>,

@@ -456,9 +456,7 @@ async fn attempt_all(
         loop {
             let mut out = build_request(upstream, tokens.as_ref(), inb, rc.endpoint, path, query)?;
             // The same id upstream, so both sides' logs can be joined.
-            if let Ok(v) = HeaderValue::from_str(rc.request_id) {
-                out.headers_mut().insert(super::handler::REQUEST_ID, v);
-            }
+            super::handler::set_request_id(out.headers_mut(), rc.request_id);
             let in_flight = InFlight::new(&stats);
             let sent = Instant::now();
             let total = Duration::from_secs(cfg.routing.total_deadline_secs);

@@ -45,9 +45,7 @@ pub(super) async fn respond(
         .find_map(|n| head.headers.get(*n))
         .and_then(|v| v.to_str().ok())
         .map(|v| v.chars().take(128).collect::<String>());
-    if let Ok(v) = HeaderValue::from_str(rc.request_id) {
-        head.headers.insert(super::handler::REQUEST_ID, v);
-    }
+    super::handler::set_request_id(&mut head.headers, rc.request_id);
     let ct = head
         .headers
         .get(header::CONTENT_TYPE)

@@ -129,9 +129,7 @@ pub fn accept(
     h.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
     h.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
     h.insert(header::SEC_WEBSOCKET_ACCEPT, accept_key);
-    if let Ok(v) = HeaderValue::from_str(request_id) {
-        h.insert(crate::server::handler::REQUEST_ID, v);
-    }
+    crate::server::handler::set_request_id(h, request_id);
     Ok(resp)
 }
 
