@@ -235,8 +235,11 @@ impl Limiter {
 
     /// The limiter for a new config: surviving keys keep their counters (shared with
     /// `self`, so in-flight requests settle into them) under their new limits; new
-    /// keys are seeded; keys gone from the config are dropped. `seed` is called for
-    /// new keys and for keys whose budget period changed, never while a lock is held.
+    /// keys are seeded; keys gone from the config are dropped. A key that had no limit
+    /// counted nothing, so when it gets its first one it is seeded like a new key: a
+    /// budget set mid-month counts what the key already spent this month. `seed` is
+    /// called for those and for keys whose budget period changed, never while a lock
+    /// is held.
     pub fn rebuild(&self, keys: &[GatewayKey], now: SystemTime, seed: &mut SeedFn<'_>) -> Self {
         let (ms, secs) = (unix_millis(now), unix_secs(now));
         let minute_start = now.checked_sub(Duration::from_secs(60)).unwrap_or(now);
@@ -249,7 +252,7 @@ impl Limiter {
                 period_start: period.start_time(),
                 minute_start,
             };
-            let counters = match self.keys.get(&k.id) {
+            let counters = match self.keys.get(&k.id).filter(|old| old.limits.counts()) {
                 Some(old) => {
                     let changed = lock(&old.counters).period_kind != limits.budget_period;
                     if changed {

@@ -238,6 +238,41 @@ fn hot_reload_keeps_counts_and_applies_new_limits() {
 }
 
 #[test]
+fn a_key_that_gets_its_first_limit_is_seeded_with_what_it_already_used() {
+    let old = limiter(&[key("a")]);
+    // Unlimited: nothing is counted in memory (the ledger has it).
+    old.check("a", "m", at(0)).unwrap();
+    old.settle("a", 100, 4.0, at(1));
+    let mut seeded = Vec::new();
+    let mut seed = |q: SeedQuery<'_>| {
+        seeded.push(q.key_id.to_string());
+        Seed {
+            spend_usd: 4.0,
+            tokens_last_minute: 100,
+            requests_last_minute: 1,
+        }
+    };
+    let budgeted = [GatewayKey {
+        budget_usd: Some(5.0),
+        ..key("a")
+    }];
+    let new = old.rebuild(&budgeted, at(2), &mut seed);
+    assert_eq!(seeded, ["a"]);
+    let u = new.usage("a", at(2)).unwrap();
+    assert_eq!((u.spent_usd, u.requests_last_minute), (4.0, 1));
+    new.settle("a", 10, 1.5, at(3));
+    assert!(matches!(
+        new.check("a", "m", at(4)),
+        Err(Refusal::Budget { .. })
+    ));
+    // From then on it counts in memory: the next reload keeps its counters.
+    let again = new.rebuild(&budgeted, at(5), &mut |_: SeedQuery<'_>| -> Seed {
+        panic!("a counting key is not seeded again")
+    });
+    assert_eq!(again.usage("a", at(5)).unwrap().spent_usd, 5.5);
+}
+
+#[test]
 fn hot_reload_of_the_period_reseeds_the_spend() {
     let old = limiter(&[GatewayKey {
         budget_usd: Some(10.0),

@@ -189,6 +189,41 @@ fn a_spent_budget_refuses_without_retry_also_after_a_restart() {
     assert_eq!(oai.inference_requests().len(), 0);
 }
 
+/// A budget set on a key that has already spent counts that spend: the running server
+/// reads it from the ledger when the key gets its first limit.
+#[test]
+fn a_budget_set_mid_period_counts_what_the_key_already_spent() {
+    let env = Env::new();
+    let ant = Mock::start(Flavor::Anthropic, "sk-ant-k");
+    env.add_upstream("ant", &ant, &[]);
+    let key = env.add_key("late", "read,write");
+    let admin = env.add_key("ops", "admin");
+    let server = env.start();
+    let url = &server.url;
+    assert_eq!(messages(url, &key, "claude-sonnet-4-5", false).status, 200);
+    usage_when(&env, 1, &[]);
+    // Less than the one answer already cost (same period as before: monthly).
+    env.ok(&["apikey", "set", "late", "--budget", "0.0001"]);
+    let auth = format!("Bearer {admin}");
+    let loaded = eventually(Duration::from_secs(5), || {
+        let s = common::send(
+            "GET",
+            &format!("{url}/admin/status"),
+            &[("authorization", &auth)],
+            String::new(),
+        );
+        s.json()["keys"].as_array().is_some_and(|ks| {
+            ks.iter()
+                .any(|k| k["name"] == "late" && k["limits"]["budget_usd"] == 0.0001)
+        })
+    });
+    assert!(loaded, "the server never loaded the budget");
+    let r = messages(url, &key, "claude-sonnet-4-5", false);
+    assert_eq!(r.status, 429, "{}", r.text());
+    assert!(r.text().contains("budget"), "{}", r.text());
+    assert_eq!(ant.inference_requests().len(), 1);
+}
+
 #[test]
 fn a_locked_database_never_fails_a_request() {
     let env = Env::new();
