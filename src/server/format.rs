@@ -45,6 +45,8 @@ pub enum Endpoint {
     /// `GET /admin/usage`, `/admin/requests`, `/admin/timeseries`: the ledger for the
     /// dashboard (admin keys only).
     AdminLedger,
+    /// `GET /ui` and its files: the dashboard page (no data in it; no key needed).
+    Ui,
     Unknown,
 }
 
@@ -68,6 +70,7 @@ impl Endpoint {
             (&Method::GET, "/admin/usage" | "/admin/requests" | "/admin/timeseries") => {
                 Endpoint::AdminLedger
             }
+            (&Method::GET, p) if super::ui::is_asset(p) => Endpoint::Ui,
             _ => Endpoint::Unknown,
         }
     }

@@ -105,6 +105,10 @@ async fn dispatch(
             req.uri().path()
         )));
     }
+    if endpoint == Endpoint::Ui {
+        let path = req.uri().path().trim_end_matches('/');
+        return super::ui::serve(path, request_id).map_or_else(unreachable_endpoint, Ok);
+    }
     let snap = state.snapshot();
     if endpoint == Endpoint::Metrics {
         // Open on a loopback listener; beyond it, an admin key unless the config says
@@ -179,7 +183,9 @@ async fn dispatch(
             };
             proxy::forward(&rc, req).await
         }
-        Endpoint::Health | Endpoint::Metrics | Endpoint::Unknown => unreachable_endpoint(),
+        Endpoint::Health | Endpoint::Metrics | Endpoint::Ui | Endpoint::Unknown => {
+            unreachable_endpoint()
+        }
     }
 }
 

@@ -27,6 +27,7 @@ pub mod stats;
 pub mod stream_peek;
 pub mod tokens;
 pub mod translate;
+pub mod ui;
 pub mod usage;
 pub mod websocket;
 pub mod workers;

@@ -108,3 +108,73 @@ fn admin_ledger_views_sum_the_requests_and_refuse_other_keys() {
     let bad = get(url, "/admin/usage?since=yesterday-ish", Some(&admin));
     assert_eq!(bad.status, 400, "{}", bad.text());
 }
+
+/// `/ui` is a shell with no data, so a browser opens it without a key; every `/admin`
+/// endpoint the page reads refuses a missing or non-admin key, and the page's files
+/// carry a policy that lets them load nothing but themselves.
+#[test]
+fn the_dashboard_page_holds_no_data_and_what_it_reads_needs_an_admin_key() {
+    let env = Env::new();
+    let ant = Mock::start(Flavor::Anthropic, "sk-ant-ui");
+    env.add_upstream("secret-account-name", &ant, &[]);
+    let key = env.add_key("client", "read,write");
+    let admin = env.add_key("ops", "admin");
+    let server = env.start();
+    let url = &server.url;
+
+    for (path, kind) in [
+        ("/ui", "text/html"),
+        ("/ui/", "text/html"),
+        ("/ui/app.js", "text/javascript"),
+        ("/ui/app.css", "text/css"),
+        ("/ui/icon.svg", "image/svg+xml"),
+    ] {
+        let r = get(url, path, None);
+        assert_eq!(r.status, 200, "{path}: {}", r.text());
+        let h = |name: &str| {
+            r.headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_string()
+        };
+        assert!(
+            h("content-type").starts_with(kind),
+            "{path}: {}",
+            h("content-type")
+        );
+        let csp = h("content-security-policy");
+        assert!(
+            csp.contains("default-src 'none'") && csp.contains("script-src 'self'"),
+            "{path}: {csp}"
+        );
+        assert_eq!(h("x-content-type-options"), "nosniff");
+        assert!(h("x-request-id").starts_with("req_"));
+        // The shell names no upstream, key or secret: the data comes from /admin.
+        let body = r.text();
+        for secret in [
+            "secret-account-name",
+            "sk-ant-ui",
+            key.as_str(),
+            admin.as_str(),
+        ] {
+            assert!(!body.contains(secret), "{path} contains {secret}");
+        }
+    }
+    assert_eq!(get(url, "/ui/nope.js", None).status, 404);
+    // What the page reads: 401 without a key, 403 for a non-admin one, 200 for admin.
+    for path in [
+        "/admin/status",
+        "/admin/usage?since=7d",
+        "/admin/requests?limit=100",
+        "/admin/timeseries?since=60m",
+    ] {
+        assert_eq!(get(url, path, None).status, 401, "{path}");
+        let r = get(url, path, Some(&key));
+        assert_eq!(r.status, 403, "{path}");
+        assert_eq!(r.json()["error"]["code"], "insufficient_permissions");
+        assert_eq!(get(url, path, Some(&admin)).status, 200, "{path}");
+    }
+    let status = get(url, "/admin/status", Some(&admin)).json();
+    assert_eq!(status["upstreams"][0]["name"], "secret-account-name");
+}
