@@ -2,6 +2,8 @@
 # Install the end-to-end suite's pinned dependencies:
 #   - .venv-e2e/               python3 venv with tests/e2e/requirements.txt (openai, anthropic, pytest, prometheus-client)
 #   - tests/e2e/node_modules/  the real Claude Code and Codex CLIs, from tests/e2e/package.json + package-lock.json
+#   - Debian's chromium and chromium-driver (/usr/bin/chromium, /usr/bin/chromedriver), for
+#     the dashboard test; installed with apt-get when missing (as root, or with sudo)
 #
 # Idempotent: each half writes a stamp (the pinned versions and the interpreter) when
 # it is done, and is skipped while the stamp matches. Works as root, without a TTY.
@@ -88,4 +90,18 @@ else
     [[ $got == "codex-cli $codex_pin" ]] || { log "codex --version says '$got', wanted codex-cli $codex_pin"; exit 1; }
     echo "$node_want" >"$NODE_STAMP"
 fi
-log "ready: $("$VENV/bin/python" -c 'from importlib.metadata import version as v; print(", ".join(f"{p} {v(p)}" for p in ("openai", "anthropic", "pytest")))'), claude $("$CLAUDE" --version 2>/dev/null | head -1), $(codex_version 2>/dev/null)"
+# ---- Chromium: the dashboard test drives Debian's browser through its driver ----------
+if [[ -x /usr/bin/chromium && -x /usr/bin/chromedriver ]]; then
+    log "chromium and chromedriver present"
+else
+    log "installing Debian's chromium and chromium-driver"
+    sudo=()
+    [[ $(id -u) == 0 ]] || sudo=(sudo -n)
+    "${sudo[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq \
+        chromium chromium-driver >/dev/null
+fi
+chromium_version=$(/usr/bin/chromium --version 2>/dev/null | head -1) ||
+    { log "chromium does not run"; exit 1; }
+
+log "ready: $("$VENV/bin/python" -c 'from importlib.metadata import version as v; print(", ".join(f"{p} {v(p)}" for p in ("openai", "anthropic", "pytest", "selenium")))'), claude $("$CLAUDE" --version 2>/dev/null | head -1), $(codex_version 2>/dev/null), ${chromium_version% built on*}"

@@ -79,6 +79,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "codex: the real Codex CLI through /v1/responses (select with -m codex)")
     config.addinivalue_line("markers", "governance: usage ledger, limits and budgets (select with -m governance)")
     config.addinivalue_line("markers", "observability: request ids and /metrics (select with -m observability)")
+    config.addinivalue_line("markers", "dashboard: /ui in headless Chromium (select with -m dashboard)")
 
 
 # --------------------------------------------------------------------------- processes
@@ -394,14 +395,15 @@ class Gateway:
             time.sleep(0.1)
 
     def wait_upstreams_ready(self, timeout: float = 20) -> None:
-        """Wait until `status` shows no upstream cooling down or with an open breaker."""
+        """Wait until `status` shows no upstream cooling down or with an open breaker.
+        A half-open breaker is ready: it lets the next request through as its probe."""
         deadline = time.monotonic() + timeout
         while True:
             status = self.cli("status") or {}
             busy = [
                 u.get("name")
                 for u in status.get("upstreams", [])
-                if u.get("cooling_until") or u.get("breaker", "closed") != "closed"
+                if u.get("cooling_until") or u.get("breaker") == "open"
             ]
             if not busy:
                 return
