@@ -10,6 +10,10 @@
 //! - `random`: uniformly shuffled.
 //!
 //! A sticky candidate (the one this conversation used last) goes first in its group.
+//!
+//! An account whose credentials were refused (`auth_failed`) goes after every other,
+//! whatever its priority: it will refuse again until its key or login changes, so it
+//! is only worth a try when nothing else serves.
 
 use rand::Rng;
 use rand::seq::SliceRandom;
@@ -26,6 +30,8 @@ pub struct Candidate {
     pub ewma_ms: Option<f64>,
     pub in_flight: i64,
     pub sticky: bool,
+    /// Its credentials were refused (401/403) and have not worked since.
+    pub auth_failed: bool,
 }
 
 impl Candidate {
@@ -44,9 +50,9 @@ pub fn order(
     turn: u64,
     rng: &mut impl Rng,
 ) -> Vec<usize> {
-    cands.sort_by_key(|c| std::cmp::Reverse(c.priority));
+    cands.sort_by_key(|c| (c.auth_failed, std::cmp::Reverse(c.priority)));
     let mut out = Vec::with_capacity(cands.len());
-    for group in cands.chunk_by(|a, b| a.priority == b.priority) {
+    for group in cands.chunk_by(|a, b| (a.auth_failed, a.priority) == (b.auth_failed, b.priority)) {
         let mut g = group.to_vec();
         match strategy {
             Strategy::HealthFirst => g.sort_by(|a, b| a.score().total_cmp(&b.score())),
@@ -104,6 +110,25 @@ mod tests {
             ewma_ms: Some(ms),
             in_flight: inflight,
             sticky: false,
+            auth_failed: false,
+        }
+    }
+
+    #[test]
+    fn refused_credentials_go_last_whatever_the_priority() {
+        let mut bad = c(0, 9, 1, 0.0, 1.0, 0);
+        bad.auth_failed = true;
+        bad.sticky = true;
+        let cands = vec![bad, c(1, 0, 1, 0.9, 900.0, 5), c(2, 3, 1, 0.0, 10.0, 0)];
+        for strategy in [
+            Strategy::HealthFirst,
+            Strategy::RoundRobin,
+            Strategy::Weighted,
+            Strategy::LeastConnections,
+            Strategy::Random,
+        ] {
+            let o = order(cands.clone(), strategy, 1, &mut rng());
+            assert_eq!(o, [2, 1, 0], "{strategy:?}");
         }
     }
 

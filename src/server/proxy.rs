@@ -409,6 +409,7 @@ async fn attempt_all(
                 ewma_ms: h.ewma_ms(),
                 in_flight: stats.in_flight.load(std::sync::atomic::Ordering::Relaxed),
                 sticky: sticky.as_deref() == Some(u.id.as_str()),
+                auth_failed: h.auth_failed,
             }),
             Availability::Open { until } => skipped.push((*u, Skipped::Open(until))),
             Availability::Cooling { until } => skipped.push((*u, Skipped::Cooling(until))),

@@ -154,6 +154,21 @@ impl AppState {
             &mut seed_from(&self.ledger_db),
         );
         self.ledger.set_retention_days(config.usage.retention_days);
+        // New credentials (or an upstream enabled again) deserve a new try: forget that
+        // the old ones were refused, so routing stops putting the account last.
+        for u in &config.upstreams {
+            let was = old.config.upstreams.iter().find(|o| o.id == u.id);
+            if let Some(o) = was
+                && (o.api_key != u.api_key
+                    || o.base_url != u.base_url
+                    || o.status != u.status
+                    || o.oauth.as_ref().map(|t| &t.access_token)
+                        != u.oauth.as_ref().map(|t| &t.access_token))
+                && let Some(stats) = old.stats(&u.id)
+            {
+                stats.health().auth_failed = false;
+            }
+        }
         let snap = Arc::new(compile(
             config,
             client,

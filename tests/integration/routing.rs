@@ -245,6 +245,28 @@ fn refused_credentials_flag_the_account_and_fail_over() {
     let a = p.upstream_status("a");
     assert_eq!(a["state"], "auth_failed", "{a}");
     assert_eq!(a["auth_failed"], true);
+    // From then on the account goes last, despite its priority: no request pays a
+    // round trip to a refusal while another account serves.
+    p.a.set(|b| b.fail_with = None);
+    for _ in 0..3 {
+        assert_eq!(p.ask(false).status, 200);
+    }
+    assert_eq!(p.a.inference_requests().len(), 1, "a was tried again");
+    assert_eq!(p.b.inference_requests().len(), 4);
+    // Turned off and on again (or given a new key), it gets its place back.
+    p.env.ok(&["upstream", "disable", "a"]);
+    assert!(eventually(Duration::from_secs(5), || {
+        p.upstream_status("a")["state"] == "disabled"
+    }));
+    p.env.ok(&["upstream", "enable", "a"]);
+    assert!(
+        eventually(Duration::from_secs(5), || {
+            p.ask(false).status == 200 && p.a.inference_requests().len() == 2
+        }),
+        "a never got traffic back: {}",
+        p.upstream_status("a")
+    );
+    assert_eq!(p.upstream_status("a")["auth_failed"], false);
 }
 
 #[test]
