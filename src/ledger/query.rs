@@ -92,90 +92,144 @@ const TOKENS: &str = "(input_tokens + output_tokens + cache_read_tokens + cache_
 /// than by SQLite's `GROUP BY`, which sorts every row first (2.5 times slower on a
 /// million rows: docs/usage.md). The same pass names the models of unpriced rows.
 pub fn report(conn: &Connection, q: &UsageQuery) -> rusqlite::Result<UsageReport> {
-    let (group, label) = match q.by {
-        GroupBy::Key => ("key_id", "key_name"),
-        GroupBy::Model => ("COALESCE(model_served, model_asked)", "NULL"),
-        GroupBy::Upstream => ("upstream_id", "NULL"),
-        GroupBy::Day => ("at_ms / 86400000", "NULL"),
-    };
+    let mut reports = reports(conn, q, &[q.by])?;
+    Ok(reports.pop().unwrap_or_default())
+}
+
+/// Several groupings of the same rows in one pass (the dashboard's by key, by model and
+/// by upstream): each row is read once and added to every grouping. `q.by` is unused.
+pub fn reports(
+    conn: &Connection,
+    q: &UsageQuery,
+    bys: &[GroupBy],
+) -> rusqlite::Result<Vec<UsageReport>> {
+    let groups: Vec<&str> = bys
+        .iter()
+        .map(|by| match by {
+            GroupBy::Key => "key_id",
+            GroupBy::Model => "COALESCE(model_served, model_asked)",
+            GroupBy::Upstream => "upstream_id",
+            GroupBy::Day => "at_ms / 86400000",
+        })
+        .collect();
     let sql = format!(
-        "SELECT {group}, {label}, at_ms, status >= 400 OR error_class IS NOT NULL,
+        "SELECT key_name, at_ms, status >= 400 OR error_class IS NOT NULL,
             input_tokens, output_tokens, cache_read_tokens, cache_write_tokens,
             reasoning_tokens, cost_usd,
             CASE WHEN cost_usd IS NULL AND {TOKENS} > 0
-                THEN COALESCE(model_served, model_asked) END
+                THEN COALESCE(model_served, model_asked) END{}{}
          FROM requests {}",
+        if groups.is_empty() { "" } else { ", " },
+        groups.join(", "),
         where_clause(q)
     );
     let mut stmt = conn.prepare(&sql)?;
     let mut rows = stmt.query(params_from_iter(params(q)))?;
-    let mut accs: Vec<Acc> = Vec::new();
-    let mut by_text: HashMap<String, usize> = HashMap::new();
-    let mut by_int: HashMap<i64, usize> = HashMap::new();
-    let mut null: Option<usize> = None;
+    let mut groupings: Vec<Grouping> = bys.iter().map(|&by| Grouping::new(by)).collect();
     let mut unpriced: BTreeSet<String> = BTreeSet::new();
     while let Some(r) = rows.next()? {
-        if let ValueRef::Text(m) = r.get_ref(10)? {
+        if let ValueRef::Text(m) = r.get_ref(9)? {
             let m = String::from_utf8_lossy(m);
             if !unpriced.contains(m.as_ref()) {
                 unpriced.insert(m.into_owned());
             }
         }
-        let i = match r.get_ref(0)? {
-            ValueRef::Null => *null.get_or_insert_with(|| push(&mut accs, Key::Null)),
-            ValueRef::Integer(n) => *by_int
+        let row = RowSums::read(r)?;
+        let label = r.get_ref(0)?;
+        for (j, g) in groupings.iter_mut().enumerate() {
+            let i = g.slot(r.get_ref(10 + j)?);
+            if let Some(acc) = g.accs.get_mut(i) {
+                acc.add(&row, (g.by == GroupBy::Key).then_some(label));
+            }
+        }
+    }
+    let unpriced: Vec<String> = unpriced.into_iter().collect();
+    Ok(groupings
+        .into_iter()
+        .map(|g| g.finish(unpriced.clone()))
+        .collect())
+}
+
+/// One grouping being summed: its groups in order of appearance, found by value.
+struct Grouping {
+    by: GroupBy,
+    accs: Vec<Acc>,
+    by_text: HashMap<String, usize>,
+    by_int: HashMap<i64, usize>,
+    null: Option<usize>,
+}
+
+impl Grouping {
+    fn new(by: GroupBy) -> Self {
+        Grouping {
+            by,
+            accs: Vec::new(),
+            by_text: HashMap::new(),
+            by_int: HashMap::new(),
+            null: None,
+        }
+    }
+
+    /// The index of the group of value `v`, made on first sight.
+    fn slot(&mut self, v: ValueRef<'_>) -> usize {
+        let accs = &mut self.accs;
+        match v {
+            ValueRef::Null => *self.null.get_or_insert_with(|| push(accs, Key::Null)),
+            ValueRef::Integer(n) => *self
+                .by_int
                 .entry(n)
-                .or_insert_with(|| push(&mut accs, Key::Int(n))),
+                .or_insert_with(|| push(accs, Key::Int(n))),
             // No group expression is a real; keep the row all the same.
-            ValueRef::Real(f) => *by_text
+            ValueRef::Real(f) => *self
+                .by_text
                 .entry(f.to_string())
-                .or_insert_with(|| push(&mut accs, Key::Text(f.to_string()))),
+                .or_insert_with(|| push(accs, Key::Text(f.to_string()))),
             ValueRef::Text(t) | ValueRef::Blob(t) => {
                 let k = String::from_utf8_lossy(t);
-                match by_text.get(k.as_ref()) {
+                match self.by_text.get(k.as_ref()) {
                     Some(&i) => i,
                     None => {
-                        let i = push(&mut accs, Key::Text(k.to_string()));
-                        by_text.insert(k.into_owned(), i);
+                        let i = push(accs, Key::Text(k.to_string()));
+                        self.by_text.insert(k.into_owned(), i);
                         i
                     }
                 }
             }
-        };
-        if let Some(acc) = accs.get_mut(i) {
-            acc.add(r)?;
         }
     }
-    let mut report = UsageReport {
-        unpriced_models: unpriced.into_iter().collect(),
-        ..UsageReport::default()
-    };
-    for acc in accs {
-        report.totals.add(&acc.sums);
-        let group = match acc.key {
-            Key::Null => None,
-            Key::Int(day) if q.by == GroupBy::Day => Some(day_label(day)),
-            Key::Int(n) => Some(n.to_string()),
-            Key::Text(t) => Some(t),
+
+    fn finish(self, unpriced_models: Vec<String>) -> UsageReport {
+        let mut report = UsageReport {
+            unpriced_models,
+            ..UsageReport::default()
         };
-        report.groups.push(Group {
-            group,
-            recorded_name: acc.label,
-            sums: acc.sums,
-        });
+        for acc in self.accs {
+            report.totals.add(&acc.sums);
+            let group = match acc.key {
+                Key::Null => None,
+                Key::Int(day) if self.by == GroupBy::Day => Some(day_label(day)),
+                Key::Int(n) => Some(n.to_string()),
+                Key::Text(t) => Some(t),
+            };
+            report.groups.push(Group {
+                group,
+                recorded_name: acc.label,
+                sums: acc.sums,
+            });
+        }
+        if self.by == GroupBy::Day {
+            report.groups.sort_by(|a, b| a.group.cmp(&b.group));
+        } else {
+            report.groups.sort_by(|a, b| {
+                b.sums
+                    .cost_usd
+                    .total_cmp(&a.sums.cost_usd)
+                    .then(b.sums.requests.cmp(&a.sums.requests))
+                    .then(a.group.cmp(&b.group))
+            });
+        }
+        report
     }
-    if q.by == GroupBy::Day {
-        report.groups.sort_by(|a, b| a.group.cmp(&b.group));
-    } else {
-        report.groups.sort_by(|a, b| {
-            b.sums
-                .cost_usd
-                .total_cmp(&a.sums.cost_usd)
-                .then(b.sums.requests.cmp(&a.sums.requests))
-                .then(a.group.cmp(&b.group))
-        });
-    }
-    Ok(report)
 }
 
 enum Key {
@@ -202,36 +256,60 @@ fn push(accs: &mut Vec<Acc>, key: Key) -> usize {
     accs.len() - 1
 }
 
-impl Acc {
-    /// Add a row of the `report` query.
-    fn add(&mut self, r: &rusqlite::Row<'_>) -> rusqlite::Result<()> {
+/// What a row of the `reports` query adds to its groups, read once.
+struct RowSums {
+    at_ms: i64,
+    error: bool,
+    input: u64,
+    output: u64,
+    read: u64,
+    write: u64,
+    reasoning: u64,
+    cost_usd: Option<f64>,
+}
+
+impl RowSums {
+    fn read(r: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
         let n = |i: usize| -> rusqlite::Result<u64> {
             Ok(u64::try_from(r.get::<_, Option<i64>>(i)?.unwrap_or(0)).unwrap_or(0))
         };
-        let (input, output, read, write) = (n(4)?, n(5)?, n(6)?, n(7)?);
+        Ok(RowSums {
+            at_ms: r.get(1)?,
+            error: n(2)? > 0,
+            input: n(3)?,
+            output: n(4)?,
+            read: n(5)?,
+            write: n(6)?,
+            reasoning: n(7)?,
+            cost_usd: r.get(8)?,
+        })
+    }
+}
+
+impl Acc {
+    /// Add a row; `label` (the key name) only for groupings by key.
+    fn add(&mut self, row: &RowSums, label: Option<ValueRef<'_>>) {
         let s = &mut self.sums;
         s.requests += 1;
-        s.errors += n(3)?.min(1);
-        s.input_tokens += input;
-        s.output_tokens += output;
-        s.cache_read_tokens += read;
-        s.cache_write_tokens += write;
-        s.reasoning_tokens += n(8)?;
-        match r.get::<_, Option<f64>>(9)? {
+        s.errors += u64::from(row.error);
+        s.input_tokens += row.input;
+        s.output_tokens += row.output;
+        s.cache_read_tokens += row.read;
+        s.cache_write_tokens += row.write;
+        s.reasoning_tokens += row.reasoning;
+        match row.cost_usd {
             Some(c) => s.cost_usd += c,
-            None if input + output + read + write > 0 => s.unpriced_requests += 1,
+            None if row.input + row.output + row.read + row.write > 0 => s.unpriced_requests += 1,
             None => {}
         }
-        let at: i64 = r.get(2)?;
-        if at >= self.latest_ms {
-            self.latest_ms = at;
-            if let ValueRef::Text(t) = r.get_ref(1)?
+        if row.at_ms >= self.latest_ms {
+            self.latest_ms = row.at_ms;
+            if let Some(ValueRef::Text(t)) = label
                 && self.label.as_deref().map(str::as_bytes) != Some(t)
             {
                 self.label = Some(String::from_utf8_lossy(t).into_owned());
             }
         }
-        Ok(())
     }
 }
 
@@ -467,5 +545,45 @@ mod tests {
         assert_eq!(find_key(&conn, "renamed").unwrap().as_deref(), Some("k1"));
         assert_eq!(find_key(&conn, "k2").unwrap().as_deref(), Some("k2"));
         assert_eq!(find_key(&conn, "nobody").unwrap(), None);
+    }
+
+    #[test]
+    fn one_pass_gives_each_grouping_as_its_own_query_does() {
+        let (_d, conn) = fixture();
+        let all = [
+            GroupBy::Key,
+            GroupBy::Model,
+            GroupBy::Upstream,
+            GroupBy::Day,
+        ];
+        for (since, key) in [(0, None), (2 * DAY_MS, None), (0, Some("k1"))] {
+            let q = UsageQuery {
+                since_ms: since,
+                by: GroupBy::Key,
+                key_id: key.map(String::from),
+            };
+            let together = reports(&conn, &q, &all).unwrap();
+            assert_eq!(together.len(), all.len());
+            for (by, r) in all.iter().zip(&together) {
+                assert_eq!(
+                    r,
+                    &run(&conn, *by, since, key),
+                    "{by:?} since {since} {key:?}"
+                );
+            }
+        }
+        assert!(
+            reports(
+                &conn,
+                &UsageQuery {
+                    since_ms: 0,
+                    by: GroupBy::Key,
+                    key_id: None
+                },
+                &[]
+            )
+            .unwrap()
+            .is_empty()
+        );
     }
 }

@@ -123,23 +123,25 @@ pub async fn ledger_view(
         st.read_ledger(|c| -> rusqlite::Result<Value> {
             Ok(match view {
                 LedgerView::Usage { since_ms } => {
-                    let by = |by| {
-                        query::report(
-                            c,
-                            &query::UsageQuery {
-                                since_ms,
-                                by,
-                                key_id: None,
-                            },
-                        )
+                    // One pass over the window for all three groupings.
+                    let q = query::UsageQuery {
+                        since_ms,
+                        by: query::GroupBy::Key,
+                        key_id: None,
                     };
-                    let keys = by(query::GroupBy::Key)?;
+                    let by = [
+                        query::GroupBy::Key,
+                        query::GroupBy::Model,
+                        query::GroupBy::Upstream,
+                    ];
+                    let [keys, models, upstreams]: [query::UsageReport; 3] =
+                        query::reports(c, &q, &by)?.try_into().unwrap_or_default();
                     json!({
                         "since_ms": since_ms,
                         "totals": keys.totals,
                         "by_key": keys.groups,
-                        "by_model": by(query::GroupBy::Model)?.groups,
-                        "by_upstream": by(query::GroupBy::Upstream)?.groups,
+                        "by_model": models.groups,
+                        "by_upstream": upstreams.groups,
                         "unpriced_models": keys.unpriced_models,
                     })
                 }

@@ -216,4 +216,26 @@ fn usage_query_on_a_million_rows() {
         println!("{args:?}: {:.3}s", start.elapsed().as_secs_f64());
         assert!(out.contains("model-") || out.contains("key_"), "{out}");
     }
+
+    // What an open dashboard asks for on every refresh (/ui), through the server.
+    let admin = env.add_key("ops", "admin");
+    let server = env.start();
+    let auth = format!("Bearer {admin}");
+    for path in [
+        "/admin/usage?since=24h",
+        "/admin/usage?since=7d",
+        "/admin/timeseries?since=60m",
+        "/admin/requests?limit=100",
+        "/admin/status",
+    ] {
+        let start = Instant::now();
+        let r = common::send(
+            "GET",
+            &format!("{}{path}", server.url),
+            &[("authorization", &auth)],
+            String::new(),
+        );
+        println!("GET {path}: {:.3}s", start.elapsed().as_secs_f64());
+        assert_eq!(r.status, 200, "{path}: {}", r.text());
+    }
 }
