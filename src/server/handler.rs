@@ -99,8 +99,8 @@ async fn dispatch(
     }
     if endpoint == Endpoint::Unknown {
         return Err(GatewayError::NotFound(format!(
-            "{} {} is not an endpoint of this gateway (try POST /v1/messages or POST \
-             /v1/chat/completions)",
+            "{} {} is not an endpoint of this gateway (try POST /v1/messages, POST \
+             /v1/chat/completions or POST /v1/responses; the dashboard is GET /ui)",
             req.method(),
             req.uri().path()
         )));

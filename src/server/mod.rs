@@ -249,6 +249,18 @@ fn print_banner(
             config.gateway_keys.len()
         )),
     }
+    let has_admin = config
+        .gateway_keys
+        .iter()
+        .any(|k| k.permissions.contains(&Permission::Admin));
+    s.push_str(&format!(
+        "Dashboard: {url}/ui ({})\n",
+        if has_admin {
+            "sign in with an admin key"
+        } else {
+            "needs an admin key: llm-gateway apikey add --name dashboard --permissions admin"
+        }
+    ));
     if config.upstreams.is_empty() {
         s.push_str(
             "\nNo upstream is configured yet, so requests get 503. Add one (the running server \
