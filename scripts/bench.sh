@@ -144,6 +144,7 @@ DIRECT="http://127.0.0.1:$MP"
 
 # ---------------------------------------------------------------- gateway config
 KEY=$("$G" --json apikey add --name bench | jq -r .key)
+ADMIN_KEY=$("$G" --json apikey add --name bench-admin --permissions admin | jq -r .key)
 [ -n "$KEY" ] && [ "$KEY" != null ] || die "could not create a gateway key"
 "$G" upstream add --type api-key --provider anthropic --name a --key sk-ant-bench-upstream \
     --base-url "http://127.0.0.1:$MP" > /dev/null
@@ -429,6 +430,25 @@ else
 fi
 jq -r 'if .available then "    \(.ms_per_scrape_with_curl) ms per scrape (curl included), \(.bytes) bytes, \(.series) samples" else "    not available in this build" end' "$TMP/res/metrics.json" >&2
 
+# One refresh of the /ui dashboard (the four or five admin GETs it makes every 5 s) after
+# the scenarios' traffic is in the ledger. A build without /ui is reported as unavailable.
+say "GET /ui's refresh: 20 rounds of its admin requests after the scenarios"
+if [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$GP/ui")" = 200 ]; then
+    rows=$(curl -s -H "authorization: Bearer $ADMIN_KEY" "http://127.0.0.1:$GP/admin/usage?since=7d" | jq '.totals.requests // 0')
+    start_ns=$(date +%s%N)
+    for _ in $(seq 20); do
+        for path in status "usage?since=24h" "usage?since=7d" "timeseries?since=60m" "requests?limit=100"; do
+            curl -s -o /dev/null -H "authorization: Bearer $ADMIN_KEY" "http://127.0.0.1:$GP/admin/$path"
+        done
+    done
+    refresh_ms=$(( ($(date +%s%N) - start_ns) / 20000000 ))
+    jq -n --argjson ms "$refresh_ms" --argjson rows "$rows" \
+        '{available: true, ms_per_refresh_with_curl: $ms, ledger_rows: $rows}' > "$TMP/res/dashboard.json"
+else
+    echo '{"available": false}' > "$TMP/res/dashboard.json"
+fi
+jq -r 'if .available then "    \(.ms_per_refresh_with_curl) ms per refresh (5 requests, curl included) over \(.ledger_rows) ledger rows" else "    not available in this build" end' "$TMP/res/dashboard.json" >&2
+
 # 1,000 concurrent open streams (each lasts DELTAS x 250 ms).
 say "$NSTREAMS concurrent streams held open: direct, then through the gateway"
 wait_quiet
@@ -554,7 +574,7 @@ jq -n \
     --slurpfile s13 "$TMP/res/stream-openai-to-responses.json" --slurpfile s14 "$TMP/res/anthropic-to-responses.json" \
     --slurpfile paced "$TMP/res/paced.json" --slurpfile streams "$TMP/res/streams.json" \
     --slurpfile logging "$TMP/res/logging.json" --slurpfile cli "$TMP/res/cli.json" \
-    --slurpfile metrics "$TMP/res/metrics.json" '
+    --slurpfile metrics "$TMP/res/metrics.json" --slurpfile dashboard "$TMP/res/dashboard.json" '
     def r1(x): if x == null then null else (x * 10 | round) / 10 end;
     ($s1 + $s2 + $s3 + $s4 + $s5 + $s6 + $s7 + $s8 + $s9 + $s10 + $s11 + $s12 + $s13 + $s14) as $sc
     | ($sc | map(select(.conversion and .available and (.id | test("stream") | not)))) as $conv
@@ -580,6 +600,7 @@ jq -n \
                log_bytes_per_req: (if $logging[0].wrk.requests > 0 then r1($logging[0].log_bytes / $logging[0].wrk.requests) else null end)}),
       cli: $cli[0],
       metrics_scrape: $metrics[0],
+      dashboard_refresh: $dashboard[0],
       targets: [
         {name: "conversion throughput at \($conns) conns ≥ 0.25 × direct",
          value: (if ($conv | length) == 0 then "conversion not available in this build"
