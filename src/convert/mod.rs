@@ -1,6 +1,6 @@
 //! Pure, I/O-free conversion between the OpenAI Chat Completions API, the Anthropic
 //! Messages API and the OpenAI Responses API ([`responses`]): requests, responses,
-//! errors and streams, both ways.
+//! errors and streams, both ways; and the Gemini API as an upstream ([`gemini`]).
 //!
 //! Everything here takes and returns `serde_json::Value`s (or SSE frames as `Bytes`) so
 //! that the proxy can forward what it does not understand and convert what it does. The
@@ -22,6 +22,7 @@ mod anthropic_to_openai;
 pub mod common;
 mod completions;
 mod errors;
+pub mod gemini;
 mod openai_messages;
 mod openai_to_anthropic;
 mod response;
