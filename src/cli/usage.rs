@@ -38,7 +38,7 @@ struct GroupJson<'a> {
 
 pub fn run(ctx: &Ctx, args: UsageArgs) -> CliResult {
     let now = now_ms();
-    let since_ms = parse_since(&args.since, now).map_err(user_error)?;
+    let since_ms = parse_since(&args.since, now).map_err(|e| user_error(format!("--since {e}")))?;
     let path = db::db_path(ctx.store.dir());
     // Names only: a config that does not load must not hide the usage.
     let config = ctx.store.load().ok();

@@ -406,8 +406,9 @@ pub fn find_key(conn: &Connection, id_or_name: &str) -> rusqlite::Result<Option<
     rows.next()?.map(|r| r.get(0)).transpose()
 }
 
-/// `--since` (and the admin API's `since`): a duration back from `now_ms` (`24h`, `7d`), a UTC date (`2026-01-31`),
-/// an RFC 3339 time, or `all`. Returns unix milliseconds.
+/// `--since` (and the admin API's `since`): a duration back from `now_ms` (`24h`, `7d`),
+/// a UTC date (`2026-01-31`), an RFC 3339 time, or `all`. Returns unix milliseconds; the
+/// error names the text and what was expected (the caller says which parameter).
 pub fn parse_since(text: &str, now_ms: i64) -> Result<i64, String> {
     let t = text.trim();
     if t.eq_ignore_ascii_case("all") {
@@ -429,7 +430,7 @@ pub fn parse_since(text: &str, now_ms: i64) -> Result<i64, String> {
             .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
             .unwrap_or(0)),
         Err(_) => Err(format!(
-            "--since {t:?}: expected a duration (24h, 7d, 30d), a date (2026-01-31), \
+            "{t:?}: expected a duration (24h, 7d, 30d), a date (2026-01-31), \
              a time (2026-01-31T12:00:00Z) or `all`"
         )),
     }

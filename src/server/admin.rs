@@ -82,7 +82,7 @@ impl LedgerView {
                 &param("since").unwrap_or_else(|| default.into()),
                 now,
             )
-            .map_err(GatewayError::BadRequest)
+            .map_err(|e| GatewayError::BadRequest(format!("`since` {e}")))
         };
         Ok(match uri.path().trim_end_matches('/') {
             "/admin/requests" => {

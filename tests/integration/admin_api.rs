@@ -107,6 +107,14 @@ fn admin_ledger_views_sum_the_requests_and_refuse_other_keys() {
     assert_eq!(bad.status, 400, "{}", bad.text());
     let bad = get(url, "/admin/usage?since=yesterday-ish", Some(&admin));
     assert_eq!(bad.status, 400, "{}", bad.text());
+    let msg = bad.json()["error"]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        msg.starts_with("`since` \"yesterday-ish\": expected"),
+        "{msg}"
+    );
 }
 
 /// `/ui` is a shell with no data, so a browser opens it without a key; every `/admin`

@@ -9,7 +9,15 @@ const WEEK_EVERY = 3; // the 7-day sums (the largest read) are re-read every thi
 const SVG_NS = "http://www.w3.org/2000/svg";
 
 const $ = (id) => document.getElementById(id);
-const state = { key: null, range: "24h", tick: 0, timer: null, busy: false, usage: {} };
+const state = {
+  key: null,
+  range: "24h",
+  tick: 0,
+  timers: {},
+  busy: { status: false, ledger: false },
+  problems: { status: null, ledger: null },
+  usage: {},
+};
 
 // ---------------------------------------------------------------- small helpers
 
@@ -133,7 +141,8 @@ function keyProblem(e) {
 function showLogin(message) {
   state.key = null;
   sessionStorage.removeItem(KEY_STORE);
-  clearTimeout(state.timer);
+  stopLoops();
+  state.problems = { status: null, ledger: null };
   $("dash").hidden = true;
   $("signout").hidden = true;
   $("banner").hidden = true;
@@ -172,19 +181,59 @@ async function signIn(ev) {
   }
 }
 
-// ---------------------------------------------------------------- refresh loop
+// ---------------------------------------------------------------- refresh loops
 
-async function refresh() {
-  clearTimeout(state.timer);
-  if (!state.key || state.busy) return;
-  if (document.hidden) return; // resumed by visibilitychange
-  state.busy = true;
+// Two loops. The upstreams (in-memory counters, answered at once) every 5 s, so a
+// failing account shows at once. The ledger views every 5 s too, but never more often
+// than LEDGER_PACE times the time they took: on a ledger with millions of rows in the
+// window an open page keeps the gateway's reader at most a fifth busy.
+const LEDGER_PACE = 4;
+
+function schedule(name, fn, ms) {
+  clearTimeout(state.timers[name]);
+  if (state.key) state.timers[name] = setTimeout(fn, ms);
+}
+
+function stopLoops() {
+  for (const t of Object.values(state.timers)) clearTimeout(t);
+}
+
+function refresh() {
+  refreshStatus();
+  refreshLedger();
+}
+
+async function refreshStatus() {
+  if (!state.key || state.busy.status || document.hidden) return;
+  state.busy.status = true;
+  try {
+    const status = await api("/admin/status", state.key);
+    renderStatus(status);
+    renderTiles();
+    state.problems.status = null;
+    $("updated").textContent = "updated " + clock(Date.now());
+  } catch (e) {
+    if (keyProblem(e)) {
+      showLogin(keyProblem(e));
+      return;
+    }
+    state.problems.status = e.message + " Retrying every " + REFRESH_MS / 1000 + " s.";
+  } finally {
+    state.busy.status = false;
+    renderBanner();
+    schedule("status", refreshStatus, REFRESH_MS);
+  }
+}
+
+async function refreshLedger() {
+  if (!state.key || state.busy.ledger || document.hidden) return;
+  state.busy.ledger = true;
   const key = state.key;
+  const started = performance.now();
   const withWeek = state.tick % WEEK_EVERY === 0 || state.range === "7d";
   state.tick += 1;
   try {
     const jobs = [
-      api("/admin/status", key),
       api("/admin/timeseries?since=60m", key),
       api("/admin/requests?limit=100", key),
       api("/admin/usage?since=24h", key),
@@ -196,30 +245,27 @@ async function refresh() {
       showLogin(keyProblem(failed.reason));
       return;
     }
-    const [status, series, recent, day1, day7] = results.map((r) => (r.status === "fulfilled" ? r.value : null));
-    if (status) renderStatus(status);
+    const [series, recent, day1, day7] = results.map((r) => (r.status === "fulfilled" ? r.value : null));
     if (day1) state.usage["24h"] = day1;
     if (day7) state.usage["7d"] = day7;
-    const ledgerDown = results.slice(1).find((r) => r.status === "rejected");
     renderCharts(series);
     renderRequests(recent);
     renderUsage();
-    renderTiles(status);
-    const banner = $("banner");
-    if (!status && failed) {
-      banner.textContent = failed.reason.message + " Retrying every " + REFRESH_MS / 1000 + " s.";
-      banner.hidden = false;
-    } else if (ledgerDown) {
-      banner.textContent = "Usage data: " + ledgerDown.reason.message;
-      banner.hidden = false;
-    } else {
-      banner.hidden = true;
-    }
-    $("updated").textContent = "updated " + clock(Date.now());
+    renderTiles();
+    state.problems.ledger = failed ? "Usage data: " + failed.reason.message : null;
   } finally {
-    state.busy = false;
-    if (state.key) state.timer = setTimeout(refresh, REFRESH_MS);
+    state.busy.ledger = false;
+    renderBanner();
+    const took = performance.now() - started;
+    schedule("ledger", refreshLedger, Math.max(REFRESH_MS, LEDGER_PACE * took));
   }
+}
+
+function renderBanner() {
+  const banner = $("banner");
+  const problem = state.problems.status || state.problems.ledger;
+  banner.textContent = problem || "";
+  banner.hidden = !problem;
 }
 
 // ---------------------------------------------------------------- sections
@@ -281,8 +327,8 @@ function emptyRow(span, text) {
   return row([c]);
 }
 
-function renderTiles(status) {
-  status = status || lastStatus;
+function renderTiles() {
+  const status = lastStatus;
   const d1 = state.usage["24h"];
   const d7 = state.usage["7d"];
   const tiles = [];
@@ -485,6 +531,7 @@ function start() {
       state.range = b.dataset.range;
       for (const o of document.querySelectorAll(".seg button")) o.classList.toggle("on", o === b);
       renderUsage();
+      if (!state.usage[state.range]) refreshLedger();
     });
   }
   let resizing = null;
