@@ -1,11 +1,17 @@
-//! The Gemini API (`generateContent`, `streamGenerateContent`) as an upstream format,
-//! through the Chat Completions pivot like the other formats (docs/architecture.md,
-//! "Formats"):
+//! The Gemini API (`generateContent`, `streamGenerateContent`) as an upstream format and
+//! as a client format, through the Chat Completions pivot like the other formats
+//! (docs/architecture.md, "Formats").
 //!
+//! To a Gemini upstream:
 //! - [`request_out`]: a Chat request → a Gemini request, with [`schema`] cutting tool
 //!   schemas to the subset Gemini accepts;
 //! - [`response_in`]: a Gemini answer → a Chat answer;
 //! - [`stream_in`]: Gemini's SSE (`?alt=sse`) → Chat chunks.
+//!
+//! From a Gemini client:
+//! - [`request_in`]: a Gemini request → a Chat request;
+//! - [`response_out`]: a Chat answer → a Gemini answer, and Chat chunks → Gemini chunks
+//!   framed as SSE or as Gemini's JSON-array stream.
 //!
 //! What rides through the pivot: a function call's `thoughtSignature` travels on the
 //! Chat tool call as `extra_content.google.thought_signature` (the field Google's own
@@ -14,8 +20,10 @@
 //! so ids are made up per answer and results are matched back by the calls in the
 //! history.
 
+pub mod request_in;
 pub mod request_out;
 pub mod response_in;
+pub mod response_out;
 pub mod schema;
 pub mod stream_in;
 
@@ -23,8 +31,10 @@ use std::collections::HashMap;
 
 use sha2::{Digest, Sha256};
 
+pub use request_in::{GeminiClientCtx, gemini_to_chat_request};
 pub use request_out::chat_to_gemini_request;
 pub use response_in::gemini_to_chat_response;
+pub use response_out::{ChatToGeminiStream, Framing, chat_to_gemini_response};
 pub use stream_in::GeminiToChatStream;
 
 /// The field, under a Chat tool call's `extra_content.google`, that carries Gemini's
@@ -181,6 +191,47 @@ mod tests {
         assert_ne!(call_id("r1", 0), call_id("r2", 0));
         assert_eq!(call_id("r1", 0), call_id("r1", 0));
         assert_ne!(random_salt(), random_salt());
+    }
+
+    #[test]
+    fn a_gemini_conversation_survives_the_pivot_both_ways() {
+        // Gemini client → Chat → Gemini upstream: the same turns, calls and results.
+        let original = json!({
+            "systemInstruction": {"parts": [{"text": "sys"}]},
+            "contents": [
+                {"role": "user", "parts": [{"text": "q"}]},
+                {"role": "model", "parts": [
+                    {"functionCall": {"name": "f", "args": {"a": 1}}, "thoughtSignature": "s1"},
+                    {"functionCall": {"name": "g", "args": {}}, "thoughtSignature": "s2"}]},
+                {"role": "user", "parts": [
+                    {"functionResponse": {"name": "f", "response": {"x": 1, "y": 2}}},
+                    {"functionResponse": {"name": "g", "response": {"z": [3]}}}]},
+                {"role": "model", "parts": [{"text": "done"}]},
+                {"role": "user", "parts": [{"text": "again"}]}
+            ],
+            "tools": [{"functionDeclarations": [
+                {"name": "f", "parameters": {"type": "OBJECT", "properties": {"a": {"type": "INTEGER"}}, "required": ["a"]}},
+                {"name": "g"}]}],
+            "generationConfig": {"maxOutputTokens": 64, "temperature": 0.5}
+        });
+        let (chat, _) = request_in::gemini_to_chat_request(&original, "gemini-x", false).unwrap();
+        let opts = crate::convert::RequestOptions {
+            upstream_model: "gemini-x".into(),
+            keep_reasoning: false,
+        };
+        let (back, _) = chat_to_gemini_request(&chat, &opts).unwrap();
+        assert_eq!(back["contents"], original["contents"]);
+        assert_eq!(back["systemInstruction"], original["systemInstruction"]);
+        assert_eq!(
+            back["tools"][0]["functionDeclarations"][0]["parameters"],
+            json!({"type": "object", "properties": {"a": {"type": "integer"}}, "required": ["a"]})
+        );
+        assert!(
+            back["tools"][0]["functionDeclarations"][1]
+                .get("parameters")
+                .is_none()
+        );
+        assert_eq!(back["generationConfig"], original["generationConfig"]);
     }
 
     #[test]
