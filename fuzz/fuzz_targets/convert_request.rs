@@ -5,17 +5,18 @@
 //! `fuzz/regressions/convert_request/strict-*` are open.
 //!
 //! Input: a JSON body, tried as an OpenAI chat request, an Anthropic Messages request, a
-//! Responses request and a legacy completions request. The upstream model is the body's `model` when it is a
+//! Responses request, a Gemini request and a legacy completions request. The upstream model is the body's `model` when it is a
 //! non-blank string (as when a route passes the client's model through).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use llm_gateway::convert::gemini;
+use llm_gateway::convert::responses::{chat_to_responses_request, responses_to_chat_request};
 use llm_gateway::convert::{
     RequestOptions, Value, anthropic_to_openai_request, completions_to_chat_request,
     merge_system_messages, openai_to_anthropic_request, validate_anthropic_request,
     validate_openai_request, validate_responses_request,
 };
-use llm_gateway::convert::responses::{chat_to_responses_request, responses_to_chat_request};
 use llm_gateway_fuzz::strict;
 
 fuzz_target!(|input: &[u8]| {
@@ -59,6 +60,16 @@ fuzz_target!(|input: &[u8]| {
         panic!("valid Responses request → invalid Chat request: {e}\nin: {body}\nout: {out}");
     }
     let _ = chat_to_responses_request(&body, &opts);
+    // Gemini in and out: never a panic, whatever the body; a Gemini request that
+    // converts goes on to every upstream format.
+    let _ = gemini::chat_to_gemini_request(&body, &opts);
+    let _ = gemini::schema::to_gemini_schema(&body);
+    if let Ok((chat, _)) = gemini::gemini_to_chat_request(&body, model, true) {
+        let _ = validate_openai_request(&chat);
+        let _ = openai_to_anthropic_request(&chat, &opts);
+        let _ = chat_to_responses_request(&chat, &opts);
+        let _ = gemini::chat_to_gemini_request(&chat, &opts);
+    }
     if let Ok(chat) = completions_to_chat_request(&body) {
         // The converted chat request goes on through the same converters.
         let _ = validate_openai_request(&chat);

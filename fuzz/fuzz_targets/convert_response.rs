@@ -6,6 +6,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use llm_gateway::convert::gemini;
 use llm_gateway::convert::{
     Value, anthropic_to_openai_response, chat_to_completions_response, error_to_anthropic,
     error_to_openai, openai_to_anthropic_response,
@@ -37,4 +38,12 @@ fuzz_target!(|input: &[u8]| {
     if let Ok(anthropic) = openai_to_anthropic_response(&body, "client-model") {
         let _ = anthropic_to_openai_response(&anthropic, "client-model");
     }
+    // Gemini answers both ways: never a panic; a Gemini answer's Chat form converts on.
+    let chat =
+        gemini::gemini_to_chat_response(&body, &gemini::GeminiCtx::default(), "client-model");
+    let _ = openai_to_anthropic_response(&chat, "client-model");
+    let ctx = gemini::GeminiClientCtx {
+        model: "client-model".into(),
+    };
+    let _ = gemini::chat_to_gemini_response(&body, &ctx);
 });

@@ -11,6 +11,7 @@
 
 use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
+use llm_gateway::convert::gemini;
 use llm_gateway::convert::responses::{ChatToResponsesStream, ResponsesCtx, ResponsesToChatStream};
 use llm_gateway::convert::validate::{
     validate_anthropic_stream, validate_openai_stream, validate_responses_stream,
@@ -119,7 +120,51 @@ fuzz_target!(|input: &[u8]| {
         })
         .collect();
     if openai_valid && let Err(e) = validate_responses_stream(&named) {
-        panic!("valid Chat stream → invalid Responses stream: {e}\nin: {events:#?}\nout: {named:#?}");
+        panic!(
+            "valid Chat stream → invalid Responses stream: {e}\nin: {events:#?}\nout: {named:#?}"
+        );
+    }
+
+    // Gemini stream → Chat chunks: never a panic, well-formed frames, `[DONE]` once, last.
+    for include_usage in [false, true] {
+        let mut ctx = gemini::GeminiCtx::default();
+        ctx.include_usage = include_usage;
+        let mut s = gemini::GeminiToChatStream::new(ctx, MODEL);
+        let mut frames = run(&events, |e| s.push(e));
+        frames.extend(s.finish());
+        assert!(s.finish().is_empty(), "a second finish wrote more");
+        check_openai(&frames);
+    }
+
+    // Chat chunks → Gemini stream, both framings: never a panic; SSE events carry JSON,
+    // and the array stream is one JSON array however the upstream ended.
+    for framing in [gemini::Framing::Sse, gemini::Framing::JsonArray] {
+        let ctx = gemini::GeminiClientCtx {
+            model: MODEL.into(),
+        };
+        let mut s = gemini::ChatToGeminiStream::new(ctx, framing);
+        let mut out = run(&events, |e| s.push(e));
+        out.extend(s.finish());
+        assert!(s.finish().is_empty(), "a second finish wrote more");
+        if framing == gemini::Framing::JsonArray {
+            let text: Vec<u8> = out.concat();
+            let v: Value = serde_json::from_slice(&text).unwrap_or_else(|e| {
+                panic!(
+                    "not one JSON array ({e}): {}",
+                    String::from_utf8_lossy(&text)
+                )
+            });
+            assert!(v.is_array(), "{v}");
+        } else {
+            for f in &out {
+                let text = std::str::from_utf8(f).expect("UTF-8 frame");
+                let data = text
+                    .strip_prefix("data: ")
+                    .and_then(|t| t.strip_suffix("\r\n\r\n"))
+                    .unwrap_or_else(|| panic!("not an SSE event: {text:?}"));
+                serde_json::from_str::<Value>(data).expect("JSON in the event");
+            }
+        }
     }
 
     // Responses stream → Chat chunks: never a panic, well-formed and ended once.

@@ -24,6 +24,11 @@ use serde_json::{Map, Value, json};
 /// Deepest nesting (of properties, items, anyOf, and inlined references) kept.
 pub const MAX_DEPTH: usize = 32;
 
+/// Most schema nodes one conversion writes. References can fan out (a definition that
+/// uses another twice, thirty levels down, is 2^30 nodes inlined): past this budget the
+/// rest is written as plain objects, so a small schema can never cost much.
+pub const MAX_NODES: usize = 10_000;
+
 /// Keys Gemini's `Schema` takes that are copied as they are (after their values are
 /// checked where that matters).
 const PLAIN: &[&str] = &[
@@ -49,11 +54,24 @@ const TYPES: &[&str] = &["string", "number", "integer", "boolean", "array", "obj
 /// The Gemini form of `schema`. `root` is the document its `$ref`s point into (the
 /// tool's whole parameter schema).
 pub fn to_gemini_schema(schema: &Value) -> Value {
-    let mut seen = Vec::new();
-    convert(schema, schema, 0, &mut seen)
+    let mut walk = Walk {
+        refs: Vec::new(),
+        budget: MAX_NODES,
+    };
+    convert(schema, schema, 0, &mut walk)
 }
 
-fn convert(s: &Value, root: &Value, depth: usize, refs: &mut Vec<String>) -> Value {
+/// The references being inlined (for cycles) and the nodes left to write.
+struct Walk {
+    refs: Vec<String>,
+    budget: usize,
+}
+
+fn convert(s: &Value, root: &Value, depth: usize, refs: &mut Walk) -> Value {
+    if refs.budget == 0 {
+        return json!({"type": "object"});
+    }
+    refs.budget -= 1;
     let Some(obj) = s.as_object() else {
         // `true` (anything) or a malformed schema: an unconstrained string is the least
         // surprising thing Gemini accepts for a value.
@@ -63,15 +81,15 @@ fn convert(s: &Value, root: &Value, depth: usize, refs: &mut Vec<String>) -> Val
         return json!({"type": "object"});
     }
     if let Some(r) = obj.get("$ref").and_then(Value::as_str) {
-        if refs.iter().any(|x| x == r) {
+        if refs.refs.iter().any(|x| x == r) {
             return json!({"type": "object"});
         }
         let Some(target) = resolve(root, r) else {
             return json!({"type": "object"});
         };
-        refs.push(r.to_string());
+        refs.refs.push(r.to_string());
         let mut out = convert(target, root, depth + 1, refs);
-        refs.pop();
+        refs.refs.pop();
         // Siblings of `$ref` (a description, usually) win over the target's.
         if let (Some(o), Some(d)) = (out.as_object_mut(), obj.get("description")) {
             o.insert("description".into(), d.clone());
@@ -402,6 +420,26 @@ mod tests {
         assert_eq!(p["d"]["properties"]["y"]["type"], "integer");
         assert_eq!(p["e"], json!({"type": "object"}));
         assert_eq!(p["f"], json!({"type": "string"}));
+    }
+
+    #[test]
+    fn fanning_references_are_bounded() {
+        // D0 uses D1 twice, D1 uses D2 twice, … : 2^30 nodes if inlined in full.
+        let mut defs = serde_json::Map::new();
+        for i in 0..30 {
+            let next = format!("#/$defs/D{}", i + 1);
+            defs.insert(
+                format!("D{i}"),
+                json!({"type": "object", "properties": {"a": {"$ref": next}, "b": {"$ref": next}}}),
+            );
+        }
+        defs.insert("D30".into(), json!({"type": "string"}));
+        let s = json!({"$defs": defs, "$ref": "#/$defs/D0"});
+        let started = std::time::Instant::now();
+        let g = to_gemini_schema(&s);
+        assert!(started.elapsed() < std::time::Duration::from_secs(2));
+        assert!(g.to_string().len() < 2_000_000);
+        assert_eq!(g["type"], "object");
     }
 
     #[test]
