@@ -10,10 +10,13 @@
 //! - [`validate_responses_request`]: Responses API requests (see `validate/responses.rs`,
 //!   `validate/responses_tools.rs` and `validate/responses_input.rs`);
 //! - [`validate_responses_stream`]: OpenAI Responses streams (see
-//!   `validate/responses_stream.rs`).
+//!   `validate/responses_stream.rs`);
+//! - [`validate_gemini_request`]: Gemini `generateContent` requests (see
+//!   `validate/gemini.rs`).
 
 mod anthropic;
 mod anthropic_blocks;
+mod gemini;
 mod openai;
 mod responses;
 mod responses_input;
@@ -22,6 +25,7 @@ mod responses_tools;
 mod stream;
 
 pub use anthropic::validate_anthropic_request;
+pub use gemini::validate_gemini_request;
 pub use openai::validate_openai_request;
 pub use responses::validate_responses_request;
 pub use responses_stream::validate_responses_stream;

@@ -221,6 +221,10 @@ mod tests {
         };
         let (back, _) = chat_to_gemini_request(&chat, &opts).unwrap();
         assert_eq!(back["contents"], original["contents"]);
+        assert_eq!(
+            crate::convert::validate::validate_gemini_request(&back, "gemini-3-pro"),
+            Ok(())
+        );
         assert_eq!(back["systemInstruction"], original["systemInstruction"]);
         assert_eq!(
             back["tools"][0]["functionDeclarations"][0]["parameters"],

@@ -36,6 +36,9 @@ use super::{GeminiCtx, SKIP_SIGNATURE, THOUGHT_SIGNATURE_FIELD, gemini_function_
 use crate::convert::common::{openai_content_text, parse_arguments, parse_data_url};
 use crate::convert::{ConvertError, RequestOptions};
 
+/// Gemini's limit on `stopSequences`.
+const MAX_STOP_SEQUENCES: usize = 5;
+
 /// Convert a Chat Completions body into a Gemini `generateContent` body, and what the
 /// answer's conversion needs to know.
 pub fn chat_to_gemini_request(
@@ -393,6 +396,12 @@ fn generation_config(obj: &Map<String, Value>) -> Result<Map<String, Value>, Con
         Some(Value::String(s)) => {
             g.insert("stopSequences".into(), json!([s]));
         }
+        Some(Value::Array(a)) if a.len() > MAX_STOP_SEQUENCES => {
+            return Err(ConvertError::Unsupported(format!(
+                "{} stop sequences: a Gemini upstream takes at most {MAX_STOP_SEQUENCES}",
+                a.len()
+            )));
+        }
         Some(Value::Array(a)) if !a.is_empty() => {
             g.insert("stopSequences".into(), Value::Array(a.clone()));
         }
@@ -560,6 +569,43 @@ mod tests {
             g["generationConfig"]["thinkingConfig"],
             json!({"thinkingBudget": 1024, "includeThoughts": true})
         );
+    }
+
+    #[test]
+    fn what_it_writes_passes_the_strict_validator() {
+        use crate::convert::validate::validate_gemini_request;
+        for body in [
+            json!({"messages": [{"role": "user", "content": "hi"}], "stop": ["a", "b"], "max_tokens": 5}),
+            json!({"messages": [
+                {"role": "system", "content": "s"},
+                {"role": "user", "content": [{"type": "text", "text": "x"},
+                    {"type": "image_url", "image_url": {"url": "data:image/jpeg;base64,AA"}}]},
+                {"role": "assistant", "content": "ok", "tool_calls": [
+                    {"id": "1", "type": "function", "function": {"name": "bad name", "arguments": "not json"}},
+                    {"id": "2", "type": "function", "function": {"name": "f", "arguments": "{}"}}]},
+                {"role": "tool", "tool_call_id": "1", "content": "r1"},
+                {"role": "tool", "tool_call_id": "2", "content": "[1, 2]"}],
+              "tools": [
+                {"type": "function", "function": {"name": "bad name", "parameters": {"type": "object",
+                    "properties": {"q": {"type": "string", "format": "email"}, "n": {"type": ["integer", "null"]},
+                        "o": {"type": "object", "additionalProperties": {"type": "string"}},
+                        "l": {"type": "array", "items": {"$ref": "#/$defs/X"}}},
+                    "$defs": {"X": {"type": "object", "properties": {"k": {"const": 1}}}},
+                    "required": ["q", "zzz"]}}},
+                {"type": "function", "function": {"name": "f", "parameters": {"type": "object", "properties": {}}}}],
+              "tool_choice": {"type": "function", "function": {"name": "f"}},
+              "response_format": {"type": "json_schema", "json_schema": {"name": "r", "schema": {"type": "object", "properties": {"a": {"type": "string"}}, "additionalProperties": false}}},
+              "reasoning_effort": "high"}),
+        ] {
+            let (g, _) = chat_to_gemini_request(&body, &RequestOptions::default()).unwrap();
+            for model in ["gemini-2.5-flash", "gemini-3-pro"] {
+                if let Err(e) = validate_gemini_request(&g, model) {
+                    panic!("{e}\n{g:#}");
+                }
+            }
+        }
+        let six = json!({"messages": [{"role": "user", "content": "hi"}], "stop": ["1", "2", "3", "4", "5", "6"]});
+        assert!(chat_to_gemini_request(&six, &RequestOptions::default()).is_err());
     }
 
     #[test]
