@@ -51,8 +51,8 @@ pub use response::{anthropic_to_openai_response, openai_to_anthropic_response};
 pub use stream_to_anthropic::OpenAiToAnthropicStream;
 pub use stream_to_openai::AnthropicToOpenAiStream;
 pub use validate::{
-    validate_anthropic_request, validate_openai_request, validate_responses_request,
-    validate_responses_stream,
+    validate_anthropic_request, validate_gemini_request, validate_openai_request,
+    validate_responses_request, validate_responses_stream,
 };
 
 /// Why a body could not be converted. Both variants become an HTTP 400 for the client.

@@ -1,6 +1,7 @@
 //! Strict mock upstreams for tests: an Anthropic Messages API, an OpenAI Chat
-//! Completions API and an OpenAI Responses API (`Flavor::Responses`, its shapes in
-//! `mock_responses.rs`) on 127.0.0.1, port 0. They reject what the real APIs reject
+//! Completions API, an OpenAI Responses API (`Flavor::Responses`, its shapes in
+//! `mock_responses.rs`) and a Gemini API (`Flavor::Gemini`, `mock_gemini.rs`) on
+//! 127.0.0.1, port 0. They reject what the real APIs reject
 //! (wrong credentials, missing headers, malformed bodies), record every request, and
 //! can be told to fail, stall or stream slowly.
 //!
@@ -26,12 +27,18 @@ use tokio::sync::mpsc;
 #[path = "mock_responses.rs"]
 mod responses;
 
+#[path = "mock_gemini.rs"]
+pub mod gemini;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Flavor {
     Anthropic,
     OpenAi,
     /// OpenAI Responses API: `POST /v1/responses`, Bearer auth, OpenAI errors.
     Responses,
+    /// Gemini API: `POST /v1beta/models/{model}:generateContent` and friends, the key
+    /// in `x-goog-api-key` or `?key=`, Google's errors (`mock_gemini.rs`).
+    Gemini,
 }
 
 /// One request as the mock saw it.
@@ -145,7 +152,7 @@ impl Mock {
     /// Base URL as the gateway's `--base-url` wants it for this flavor.
     pub fn base_url(&self) -> String {
         match self.flavor {
-            Flavor::Anthropic => format!("http://{}", self.addr),
+            Flavor::Anthropic | Flavor::Gemini => format!("http://{}", self.addr),
             Flavor::OpenAi | Flavor::Responses => format!("http://{}/v1", self.addr),
         }
     }
@@ -214,6 +221,14 @@ impl Shared {
                 status,
                 &json!({"error": {"message": msg, "type": kind, "param": null, "code": null}}),
             ),
+            Flavor::Gemini => {
+                let word = if kind.chars().all(|c| c.is_ascii_uppercase() || c == '_') {
+                    kind
+                } else {
+                    gemini::status_word(status)
+                };
+                full(status, &gemini::error_body(status, word, msg))
+            }
             Flavor::Responses => {
                 // Validator messages are "<path>: <what>": the path is the API's `param`.
                 let param = msg
@@ -249,6 +264,9 @@ impl Shared {
         });
         if let Some(resp) = self.control(parts.uri.path(), &body) {
             return resp;
+        }
+        if self.flavor == Flavor::Gemini {
+            return self.handle_gemini(&parts, &body).await;
         }
         if let Err(msg) = self.check_auth(&parts.headers) {
             return self.error(401, "authentication_error", &msg);
@@ -396,6 +414,112 @@ impl Shared {
         }
     }
 
+    /// The Gemini flavor's routes (see `mock_gemini.rs`).
+    async fn handle_gemini(
+        &self,
+        parts: &http::request::Parts,
+        body: &Bytes,
+    ) -> Response<MockBody> {
+        let key = parts
+            .headers
+            .get("x-goog-api-key")
+            .and_then(|v| v.to_str().ok())
+            .map(String::from)
+            .or_else(|| gemini::query_key(parts.uri.query()));
+        match key {
+            None => {
+                return self.error(
+                    403,
+                    "PERMISSION_DENIED",
+                    "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.",
+                );
+            }
+            Some(k) if k != self.key => {
+                return self.error(
+                    400,
+                    "INVALID_ARGUMENT",
+                    "API key not valid. Please pass a valid API key.",
+                );
+            }
+            Some(_) => {}
+        }
+        let path = parts.uri.path();
+        if parts.method == http::Method::GET && (path == "/v1beta/models" || path == "/v1/models") {
+            return full(200, &gemini::models());
+        }
+        let Some((_, model, method)) = gemini::route(path) else {
+            return self.error(
+                404,
+                "NOT_FOUND",
+                &format!("Requested entity was not found: {path}"),
+            );
+        };
+        if parts.method != http::Method::POST
+            || !["generateContent", "streamGenerateContent", "countTokens"].contains(&method)
+        {
+            return self.error(404, "NOT_FOUND", &format!("Method not found: {method}"));
+        }
+        if parts
+            .headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .is_none_or(|v| !v.starts_with("application/json"))
+        {
+            return self.error(
+                400,
+                "INVALID_ARGUMENT",
+                "Invalid JSON payload received. Expected a JSON body.",
+            );
+        }
+        let v: Value = match serde_json::from_slice(body) {
+            Ok(v) => v,
+            Err(e) => {
+                return self.error(
+                    400,
+                    "INVALID_ARGUMENT",
+                    &format!("Invalid JSON payload received. {e}"),
+                );
+            }
+        };
+        if method == "countTokens" {
+            let inner = v.get("generateContentRequest").unwrap_or(&v);
+            if let Err(msg) = llm_gateway::convert::validate_gemini_request(inner, model) {
+                return self.error(400, "INVALID_ARGUMENT", &msg);
+            }
+            return full(200, &json!({"totalTokens": 42}));
+        }
+        if let Err(msg) = llm_gateway::convert::validate_gemini_request(&v, model) {
+            return self.error(400, "INVALID_ARGUMENT", &msg);
+        }
+        let behavior = self.behavior.lock().expect("behavior").clone();
+        if let Some(d) = behavior.delay_headers {
+            tokio::time::sleep(d).await;
+        }
+        if let Some((status, body)) = &behavior.fail_with {
+            let mut r = Response::new(boxed_full(Bytes::from(body.clone())));
+            *r.status_mut() =
+                StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            r.headers_mut()
+                .insert("content-type", "application/json".parse().expect("ct"));
+            return r;
+        }
+        let reply = script(&v, Flavor::Gemini);
+        if method == "generateContent" {
+            return full(200, &gemini::response(model, &reply));
+        }
+        let sse = parts
+            .uri
+            .query()
+            .is_some_and(|q| q.split('&').any(|kv| kv == "alt=sse"));
+        let events = gemini::frame(&gemini::chunks(model, &reply, behavior.deltas), sse);
+        let ct = if sse {
+            "text/event-stream"
+        } else {
+            "application/json"
+        };
+        self.send_events(events, &behavior, ct)
+    }
+
     fn check_auth(&self, h: &HeaderMap) -> Result<(), String> {
         match self.flavor {
             Flavor::Anthropic if h.contains_key("authorization") => {
@@ -432,6 +556,8 @@ impl Shared {
                     return Err("anthropic-version header is required".into());
                 }
             }
+            // Checked in `handle_gemini`, which also reads `?key=`.
+            Flavor::Gemini => {}
             Flavor::OpenAi | Flavor::Responses => {
                 if h.contains_key("x-api-key") {
                     return Err("unexpected x-api-key header".into());
@@ -456,6 +582,7 @@ impl Shared {
                 Flavor::Anthropic => llm_gateway::convert::validate_anthropic_request(v)?,
                 Flavor::OpenAi => llm_gateway::convert::validate_openai_request(v)?,
                 Flavor::Responses => return llm_gateway::convert::validate_responses_request(v),
+                Flavor::Gemini => return llm_gateway::convert::validate_gemini_request(v, ""),
             }
         }
         if !v["model"].is_string() {
@@ -505,7 +632,7 @@ impl Shared {
                     return Err("n > 1 is not supported with streaming".into());
                 }
             }
-            Flavor::Responses => {}
+            Flavor::Responses | Flavor::Gemini => {}
         }
         Ok(())
     }
@@ -513,6 +640,7 @@ impl Shared {
     fn message(&self, model: &str, reply: &Reply, req: &Value) -> Value {
         match (self.flavor, reply) {
             (Flavor::Responses, _) => responses::response_object(model, reply, req),
+            (Flavor::Gemini, _) => gemini::response(model, reply),
             (Flavor::Anthropic, Reply::Text(t)) => json!({
                 "id": "msg_mock_1", "type": "message", "role": "assistant", "model": model,
                 "content": [{"type": "text", "text": t}],
@@ -554,7 +682,19 @@ impl Shared {
                 Some(code) => responses::failed_events(model, req, code),
                 None => responses::response_events(model, reply, req, b.deltas),
             },
+            Flavor::Gemini => gemini::frame(&gemini::chunks(model, reply, b.deltas), true),
         };
+        self.send_events(events, b, "text/event-stream")
+    }
+
+    /// Send `events` (or the behaviour's raw stream) as a streamed body, with the
+    /// behaviour's gaps, breaks and stalls.
+    fn send_events(
+        &self,
+        events: Vec<String>,
+        b: &Behavior,
+        content_type: &str,
+    ) -> Response<MockBody> {
         let events = match &b.raw_stream {
             Some(raw) => vec![raw.clone()],
             None => events,
@@ -594,7 +734,7 @@ impl Shared {
         });
         let mut r = Response::new(BodyExt::boxed(StreamBody::new(stream)));
         r.headers_mut()
-            .insert("content-type", "text/event-stream".parse().expect("ct"));
+            .insert("content-type", content_type.parse().expect("ct"));
         r.headers_mut()
             .insert("cache-control", "no-cache".parse().expect("cc"));
         r
@@ -631,6 +771,8 @@ pub fn script(req: &Value, flavor: Flavor) -> Reply {
     let msgs = req["messages"].as_array().cloned().unwrap_or_default();
     let last_tool_result = if flavor == Flavor::Responses {
         responses::last_tool_output(req)
+    } else if flavor == Flavor::Gemini {
+        gemini::last_tool_output(req)
     } else {
         msgs.iter().rev().find_map(|m| match flavor {
             Flavor::OpenAi if m["role"] == "tool" => Some(content_text(&m["content"])),
@@ -653,6 +795,7 @@ pub fn script(req: &Value, flavor: Flavor) -> Reply {
             req["tool_choice"]["function"]["name"].as_str()
         }
         Flavor::Responses => responses::forced_tool(req),
+        Flavor::Gemini => gemini::forced_tool(req),
         _ => None,
     };
     if let Some(name) = forced {
@@ -665,7 +808,11 @@ pub fn script(req: &Value, flavor: Flavor) -> Reply {
     if let Some(result) = last_tool_result {
         return Reply::Text(format!("The tool said: {}", result.trim()));
     }
-    let tools = req["tools"].as_array().cloned().unwrap_or_default();
+    let tools = if flavor == Flavor::Gemini {
+        gemini::tools_as_chat(req)
+    } else {
+        req["tools"].as_array().cloned().unwrap_or_default()
+    };
     let tool_name = |t: &Value| -> Option<String> {
         t["name"]
             .as_str()

@@ -97,6 +97,8 @@ impl Env {
             mock::Flavor::Anthropic => ("anthropic", &[]),
             mock::Flavor::OpenAi => ("openai", &[]),
             mock::Flavor::Responses => ("openai", &["--api", "responses"]),
+            // Gemini upstreams come with issue 14's `--provider gemini`.
+            mock::Flavor::Gemini => ("gemini", &[]),
         };
         let base = m.base_url();
         let mut args = vec![
