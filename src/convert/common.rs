@@ -55,7 +55,9 @@ pub fn now_secs() -> u64 {
         .unwrap_or(0)
 }
 
-fn short_hash(s: &str, len: usize) -> String {
+/// The first `len` hex digits of the SHA-256 of `s`: a stable, short fingerprint for
+/// names and ids made from other names and ids.
+pub fn short_hash(s: &str, len: usize) -> String {
     let digest = Sha256::digest(s.as_bytes());
     let mut hex = crate::util::hex(&digest);
     hex.truncate(len);

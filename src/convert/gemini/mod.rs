@@ -29,7 +29,7 @@ pub mod stream_in;
 
 use std::collections::HashMap;
 
-use sha2::{Digest, Sha256};
+use crate::convert::common::short_hash;
 
 pub use request_in::{GeminiClientCtx, gemini_to_chat_request};
 pub use request_out::chat_to_gemini_request;
@@ -92,9 +92,7 @@ pub fn gemini_function_name(name: &str) -> String {
     if starts_well && name.len() <= FUNCTION_NAME_MAX && name.chars().all(is_name_char) {
         return name.to_string();
     }
-    let digest = Sha256::digest(name.as_bytes());
-    let mut hash = crate::util::hex(&digest);
-    hash.truncate(8);
+    let hash = short_hash(name, 8);
     let mut cleaned: String = name
         .chars()
         .map(|c| if is_name_char(c) { c } else { '_' })
@@ -115,10 +113,7 @@ pub fn gemini_function_name(name: &str) -> String {
 /// calls of one function differ) and, through `salt` (the answer's id, or a random
 /// one), across the answers of a conversation.
 pub fn call_id(salt: &str, index: usize) -> String {
-    let digest = Sha256::digest(salt.as_bytes());
-    let mut hash = crate::util::hex(&digest);
-    hash.truncate(16);
-    format!("call_{hash}_{index}")
+    format!("call_{}_{index}", short_hash(salt, 16))
 }
 
 /// A random salt for [`call_id`] when the answer has no id of its own.
