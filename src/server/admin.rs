@@ -124,18 +124,15 @@ pub async fn ledger_view(
             Ok(match view {
                 LedgerView::Usage { since_ms } => {
                     // One pass over the window for all three groupings.
-                    let q = query::UsageQuery {
-                        since_ms,
-                        by: query::GroupBy::Key,
-                        key_id: None,
-                    };
                     let by = [
                         query::GroupBy::Key,
                         query::GroupBy::Model,
                         query::GroupBy::Upstream,
                     ];
                     let [keys, models, upstreams]: [query::UsageReport; 3] =
-                        query::reports(c, &q, &by)?.try_into().unwrap_or_default();
+                        query::reports(c, since_ms, None, &by)?
+                            .try_into()
+                            .unwrap_or_default();
                     json!({
                         "since_ms": since_ms,
                         "totals": keys.totals,
