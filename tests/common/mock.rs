@@ -203,7 +203,12 @@ fn boxed_full(b: Bytes) -> MockBody {
 }
 
 fn full(status: u16, v: &Value) -> Response<MockBody> {
-    let mut r = Response::new(boxed_full(Bytes::from(v.to_string())));
+    canned(status, &v.to_string())
+}
+
+/// `body` as it is (a test's failure body need not be JSON), labelled JSON.
+fn canned(status: u16, body: &str) -> Response<MockBody> {
+    let mut r = Response::new(boxed_full(Bytes::from(body.to_string())));
     *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     r.headers_mut()
         .insert("content-type", "application/json".parse().expect("ct"));
@@ -336,11 +341,7 @@ impl Shared {
             tokio::time::sleep(d).await;
         }
         if let Some((status, body)) = &behavior.fail_with {
-            let mut r = Response::new(boxed_full(Bytes::from(body.clone())));
-            *r.status_mut() =
-                StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            r.headers_mut()
-                .insert("content-type", "application/json".parse().expect("ct"));
+            let mut r = canned(*status, body);
             r.headers_mut()
                 .insert("retry-after", "1".parse().expect("ra"));
             return r;
@@ -496,12 +497,7 @@ impl Shared {
             tokio::time::sleep(d).await;
         }
         if let Some((status, body)) = &behavior.fail_with {
-            let mut r = Response::new(boxed_full(Bytes::from(body.clone())));
-            *r.status_mut() =
-                StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            r.headers_mut()
-                .insert("content-type", "application/json".parse().expect("ct"));
-            return r;
+            return canned(*status, body);
         }
         let reply = script(&v, Flavor::Gemini);
         if method == "generateContent" {
