@@ -222,7 +222,12 @@ fn callback_login() {
 #[test]
 fn taken_callback_port_suggests_paste() {
     let w = world();
-    let _taken = std::net::TcpListener::bind(("127.0.0.1", w.port)).unwrap();
+    // Hold a port from the start (binding `w.port` after `free_port` released it can
+    // lose a race with another test), and make it the callback port.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    w.env
+        .set_var("LLM_GATEWAY_OPENAI_OAUTH_CALLBACK_PORT", &port.to_string());
     let out = w
         .cmd()
         .args(["upstream", "add", "--type", "oauth", "--provider", "openai"])
@@ -232,7 +237,7 @@ fn taken_callback_port_suggests_paste() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains(&w.port.to_string()) && err.contains("--paste"),
+        err.contains(&port.to_string()) && err.contains("--paste"),
         "{err}"
     );
 }
