@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Install the end-to-end suite's pinned dependencies:
-#   - .venv-e2e/               python3 venv with tests/e2e/requirements.txt (openai, anthropic, pytest, prometheus-client)
-#   - tests/e2e/node_modules/  the real Claude Code and Codex CLIs, from tests/e2e/package.json + package-lock.json
+#   - .venv-e2e/               python3 venv with tests/e2e/requirements.txt (openai, anthropic, google-genai,
+#                              pytest, prometheus-client, selenium)
+#   - tests/e2e/node_modules/  the real Claude Code, Codex and Gemini CLIs, from tests/e2e/package.json +
+#                              package-lock.json
 #   - Debian's chromium and chromium-driver (/usr/bin/chromium, /usr/bin/chromedriver), for
 #     the dashboard test; installed with apt-get when missing (as root, or with sudo)
 #
@@ -18,6 +20,7 @@ PY_STAMP=$VENV/.e2e-installed
 NODE_STAMP=$E2E/node_modules/.e2e-installed
 CLAUDE=$E2E/node_modules/.bin/claude
 CODEX=$E2E/node_modules/.bin/codex
+GEMINI=$E2E/node_modules/.bin/gemini
 
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
 export npm_config_audit=false npm_config_fund=false npm_config_update_notifier=false \
@@ -32,6 +35,17 @@ codex_version() {
     local home rc=0
     home=$(mktemp -d)
     CODEX_HOME=$home "$CODEX" --version 2>"$home/.stderr" || { rc=$?; cat "$home/.stderr" >&2; }
+    rm -rf "$home"
+    return $rc
+}
+
+# `gemini --version`, likewise with a throw-away HOME: Gemini CLI writes ~/.gemini
+# (projects.json, ...) on every start. Prints the bare version, e.g. `0.61.0`.
+gemini_version() {
+    local home rc=0
+    home=$(mktemp -d)
+    HOME=$home GEMINI_CLI_NO_RELAUNCH=true "$GEMINI" --version </dev/null 2>"$home/.stderr" ||
+        { rc=$?; cat "$home/.stderr" >&2; }
     rm -rf "$home"
     return $rc
 }
@@ -61,13 +75,14 @@ EOF
     echo "$py_want" >"$PY_STAMP"
 fi
 
-# ---- Node: the real Claude Code and Codex CLIs ----------------------------------------
+# ---- Node: the real Claude Code, Codex and Gemini CLIs --------------------------------
 command -v npm >/dev/null || { log "node and npm are required"; exit 1; }
 claude_pin=$(node -p 'require("./tests/e2e/package.json").dependencies["@anthropic-ai/claude-code"]')
 codex_pin=$(node -p 'require("./tests/e2e/package.json").dependencies["@openai/codex"]')
-node_want="claude-code@$claude_pin codex@$codex_pin lock:$(sha256sum $E2E/package-lock.json | cut -c1-16) $(uname -m)"
-if [[ -x $CLAUDE && -x $CODEX && "$(cat "$NODE_STAMP" 2>/dev/null)" == "$node_want" ]]; then
-    log "claude code and codex up to date ($node_want)"
+gemini_pin=$(node -p 'require("./tests/e2e/package.json").dependencies["@google/gemini-cli"]')
+node_want="claude-code@$claude_pin codex@$codex_pin gemini-cli@$gemini_pin lock:$(sha256sum $E2E/package-lock.json | cut -c1-16) $(uname -m)"
+if [[ -x $CLAUDE && -x $CODEX && -x $GEMINI && "$(cat "$NODE_STAMP" 2>/dev/null)" == "$node_want" ]]; then
+    log "claude code, codex and gemini cli up to date ($node_want)"
 else
     log "installing $node_want"
     rm -rf "$E2E/node_modules"
@@ -88,6 +103,10 @@ else
     # (@openai/codex-linux-x64 = npm:@openai/codex@<pin>-linux-x64, ...).
     got=$(codex_version) || { log "codex does not run (see above)"; exit 1; }
     [[ $got == "codex-cli $codex_pin" ]] || { log "codex --version says '$got', wanted codex-cli $codex_pin"; exit 1; }
+    # Gemini CLI is one bundled JS file (bundle/gemini.js) run by this node (it needs
+    # node>=20); its optional native helpers (node-pty, keytar) are not needed headless.
+    got=$(gemini_version) || { log "gemini does not run (see above)"; exit 1; }
+    [[ $got == "$gemini_pin" ]] || { log "gemini --version says '$got', wanted $gemini_pin"; exit 1; }
     echo "$node_want" >"$NODE_STAMP"
 fi
 # ---- Chromium: the dashboard test drives Debian's browser through its driver ----------
@@ -104,4 +123,4 @@ fi
 chromium_version=$(/usr/bin/chromium --version 2>/dev/null | head -1) ||
     { log "chromium does not run"; exit 1; }
 
-log "ready: $("$VENV/bin/python" -c 'from importlib.metadata import version as v; print(", ".join(f"{p} {v(p)}" for p in ("openai", "anthropic", "pytest", "selenium")))'), claude $("$CLAUDE" --version 2>/dev/null | head -1), $(codex_version 2>/dev/null), ${chromium_version% built on*}"
+log "ready: $("$VENV/bin/python" -c 'from importlib.metadata import version as v; print(", ".join(f"{p} {v(p)}" for p in ("openai", "anthropic", "google-genai", "pytest", "selenium")))'), claude $("$CLAUDE" --version 2>/dev/null | head -1), $(codex_version 2>/dev/null), gemini-cli $(gemini_version 2>/dev/null), ${chromium_version% built on*}"

@@ -172,6 +172,7 @@ impl From<PermissionArg> for Permission {
 pub enum ProviderArg {
     Anthropic,
     Openai,
+    Gemini,
 }
 
 impl From<ProviderArg> for Provider {
@@ -179,6 +180,7 @@ impl From<ProviderArg> for Provider {
         match p {
             ProviderArg::Anthropic => Provider::Anthropic,
             ProviderArg::Openai => Provider::Openai,
+            ProviderArg::Gemini => Provider::Gemini,
         }
     }
 }

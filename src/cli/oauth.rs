@@ -61,7 +61,7 @@ pub fn obtain_tokens(
             })
             .transpose()?;
         let account_id = match provider {
-            Provider::Anthropic => None,
+            Provider::Anthropic | Provider::Gemini => None,
             Provider::Openai => Some(jwt::chatgpt_account_id(&access).ok_or_else(|| {
                 user_error(
                     "this access token carries no ChatGPT account id; log in instead \
@@ -78,7 +78,7 @@ pub fn obtain_tokens(
     }
     let http = http(ctx)?;
     let endpoints = Endpoints::from_env();
-    let p = endpoints.get(provider);
+    let p = endpoints.get(provider).ok_or_else(no_gemini_login)?;
     let rt = runtime()?;
     if let Some(r) = refresh_token {
         return rt
@@ -111,6 +111,14 @@ fn run_login(
         timeout: Duration::from_secs(600),
     };
     login::login(http, p, rt, &opts).map_err(oauth_error)
+}
+
+/// Gemini accounts are API keys: there is no subscription login to start or import.
+pub fn no_gemini_login() -> CliError {
+    user_error(
+        "Gemini upstreams use an API key (`llm-gateway upstream add --type api-key \
+         --provider gemini --name NAME --key -`); there is no Gemini subscription login",
+    )
 }
 
 fn find_oauth(c: &crate::config::Config, id: &str) -> CliResult<usize> {
@@ -155,7 +163,8 @@ pub fn run(ctx: &Ctx, cmd: OauthCommand) -> CliResult {
             let http = http(ctx)?;
             let rt = runtime()?;
             let endpoints = Endpoints::from_env();
-            let tokens = run_login(&http, endpoints.get(provider), &rt, &login)?;
+            let p = endpoints.get(provider).ok_or_else(no_gemini_login)?;
+            let tokens = run_login(&http, p, &rt, &login)?;
             let u = ctx.store.update(|c| {
                 let i = find_oauth(c, &upstream_id)?;
                 c.upstreams[i].oauth = Some(tokens);
@@ -259,6 +268,9 @@ fn import_login(
     name: Option<String>,
     upstream: Option<String>,
 ) -> CliResult {
+    if provider == Provider::Gemini {
+        return Err(no_gemini_login());
+    }
     let source = import::source_name(provider);
     let path = file
         .or_else(|| import::default_path(provider))
@@ -266,7 +278,7 @@ fn import_login(
     let tokens = import::read(provider, &path).map_err(user_error)?;
     let name = name.unwrap_or_else(|| match provider {
         Provider::Anthropic => "claude-code".into(),
-        Provider::Openai => "codex".into(),
+        Provider::Openai | Provider::Gemini => "codex".into(),
     });
     let u = ctx.store.update(|c| {
         if let Some(id) = &upstream {
@@ -290,7 +302,7 @@ fn import_login(
             name: name.clone(),
             provider,
             api: match provider {
-                Provider::Anthropic => Api::Chat,
+                Provider::Anthropic | Provider::Gemini => Api::Chat,
                 Provider::Openai => Api::Responses,
             },
             auth_type: AuthType::OAuth,

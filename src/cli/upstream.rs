@@ -138,6 +138,9 @@ fn add(ctx: &Ctx, a: UpstreamAdd) -> CliResult {
             (AuthType::ApiKey, Some(read_key(a.key)?), None)
         }
         AuthTypeArg::Oauth => {
+            if matches!(a.provider, super::args::ProviderArg::Gemini) {
+                return Err(super::oauth::no_gemini_login());
+            }
             if a.key.is_some() {
                 return Err(user_error("--key is for --type api-key"));
             }
@@ -166,7 +169,8 @@ fn add(ctx: &Ctx, a: UpstreamAdd) -> CliResult {
     };
     if api == Api::Responses && !matches!(a.provider, super::args::ProviderArg::Openai) {
         return Err(user_error(
-            "--api responses is for --provider openai (Anthropic upstreams speak Messages)",
+            "--api responses is for --provider openai (Anthropic upstreams speak Messages, \
+             Gemini upstreams generateContent)",
         ));
     }
     let entry = Upstream {

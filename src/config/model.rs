@@ -212,6 +212,8 @@ impl GatewayKey {
 pub enum Provider {
     Anthropic,
     Openai,
+    /// Google's Gemini API (`generateContent`), with an API key.
+    Gemini,
 }
 
 impl Provider {
@@ -219,6 +221,7 @@ impl Provider {
         match self {
             Provider::Anthropic => "https://api.anthropic.com",
             Provider::Openai => "https://api.openai.com/v1",
+            Provider::Gemini => "https://generativelanguage.googleapis.com",
         }
     }
 
@@ -226,6 +229,7 @@ impl Provider {
         match self {
             Provider::Anthropic => "anthropic",
             Provider::Openai => "openai",
+            Provider::Gemini => "gemini",
         }
     }
 }

@@ -73,6 +73,12 @@ pub fn problems(config: &Config) -> Vec<String> {
             AuthType::ApiKey if u.api_key.as_deref().is_none_or(str::is_empty) => {
                 out.push(format!("upstream {:?} (api-key) has no api_key", u.name));
             }
+            AuthType::OAuth if u.provider == Provider::Gemini => {
+                out.push(format!(
+                    "upstream {:?}: gemini upstreams use an API key (`auth_type: api-key`)",
+                    u.name
+                ));
+            }
             AuthType::OAuth if u.provider == Provider::Openai && u.api != Api::Responses => {
                 out.push(format!(
                     "upstream {:?}: a ChatGPT (openai oauth) login serves the Responses API; \

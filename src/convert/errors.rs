@@ -82,6 +82,41 @@ pub fn error_to_anthropic(status: u16, body: &[u8]) -> (u16, Value) {
     )
 }
 
+/// Any upstream error → Google's `{"error": {code, message, status}}`, where `status`
+/// is the `google.rpc.Code` name the HTTP status stands for. Anthropic's 529
+/// "overloaded" is Google's 503 `UNAVAILABLE`.
+pub fn error_to_gemini(status: u16, body: &[u8]) -> (u16, Value) {
+    let message = upstream_message(status, body);
+    let status = match status {
+        529 => 503,
+        422 => 400,
+        s if s < 400 => 502,
+        s => s,
+    };
+    (
+        status,
+        json!({"error": {"code": status, "message": message, "status": google_status(status)}}),
+    )
+}
+
+/// The `google.rpc.Code` name Google's APIs answer an HTTP status with.
+pub fn google_status(http: u16) -> &'static str {
+    match http {
+        400 | 413 => "INVALID_ARGUMENT",
+        401 => "UNAUTHENTICATED",
+        403 => "PERMISSION_DENIED",
+        404 => "NOT_FOUND",
+        409 => "ABORTED",
+        429 => "RESOURCE_EXHAUSTED",
+        499 => "CANCELLED",
+        501 => "UNIMPLEMENTED",
+        503 | 529 => "UNAVAILABLE",
+        504 => "DEADLINE_EXCEEDED",
+        400..=499 => "FAILED_PRECONDITION",
+        _ => "INTERNAL",
+    }
+}
+
 /// An Anthropic error type (from a mid-stream `error` event) → OpenAI error object.
 pub(super) fn anthropic_stream_error_to_openai(err: &Value) -> Value {
     let kind = err
@@ -124,6 +159,31 @@ pub(super) fn openai_stream_error_to_anthropic(err: &Value) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn errors_in_googles_shape() {
+        let body =
+            br#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#;
+        let (status, v) = error_to_gemini(529, body);
+        assert_eq!(status, 503);
+        assert_eq!(
+            v,
+            json!({"error": {"code": 503, "message": "Overloaded", "status": "UNAVAILABLE"}})
+        );
+        let (status, v) = error_to_gemini(429, br#"{"error":{"message":"slow"}}"#);
+        assert_eq!(
+            (status, v["error"]["status"].as_str()),
+            (429, Some("RESOURCE_EXHAUSTED"))
+        );
+        let (_, v) = error_to_gemini(400, b"plain text");
+        assert_eq!(v["error"]["status"], "INVALID_ARGUMENT");
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("plain text")
+        );
+    }
 
     #[test]
     fn anthropic_errors_become_openai_errors() {

@@ -45,7 +45,7 @@ pub use anthropic_to_openai::anthropic_to_openai_request;
 pub use completions::{
     ChatToCompletionsStream, chat_to_completions_response, completions_to_chat_request,
 };
-pub use errors::{error_to_anthropic, error_to_openai};
+pub use errors::{error_to_anthropic, error_to_gemini, error_to_openai, google_status};
 pub use openai_to_anthropic::openai_to_anthropic_request;
 pub use response::{anthropic_to_openai_response, openai_to_anthropic_response};
 pub use stream_to_anthropic::OpenAiToAnthropicStream;

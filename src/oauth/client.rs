@@ -164,7 +164,7 @@ fn tokens_from(
             .as_deref()
             .and_then(jwt::chatgpt_account_id)
             .or_else(|| jwt::chatgpt_account_id(&a.access_token)),
-        Provider::Anthropic => None,
+        Provider::Anthropic | Provider::Gemini => None,
     };
     Ok(OAuthTokens {
         access_token: a.access_token,

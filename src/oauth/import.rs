@@ -58,6 +58,7 @@ pub fn default_path(provider: Provider) -> Option<PathBuf> {
     let (dir_env, dir, file) = match provider {
         Provider::Anthropic => ("CLAUDE_CONFIG_DIR", ".claude", ".credentials.json"),
         Provider::Openai => ("CODEX_HOME", ".codex", "auth.json"),
+        Provider::Gemini => return None,
     };
     if let Some(d) = std::env::var_os(dir_env).filter(|d| !d.is_empty()) {
         return Some(PathBuf::from(d).join(file));
@@ -70,6 +71,7 @@ pub fn source_name(provider: Provider) -> &'static str {
     match provider {
         Provider::Anthropic => "Claude Code",
         Provider::Openai => "Codex",
+        Provider::Gemini => "Gemini CLI",
     }
 }
 
@@ -80,6 +82,7 @@ pub fn read(provider: Provider, path: &Path) -> Result<OAuthTokens, String> {
     match provider {
         Provider::Anthropic => read_claude(path, &text),
         Provider::Openai => read_codex(path, &text),
+        Provider::Gemini => Err("a Gemini login cannot be imported; add a Gemini API key".into()),
     }
 }
 

@@ -126,7 +126,7 @@ fn announce(p: &ProviderEndpoints, auth: &Authorization, open_browser: bool, mod
 fn read_pasted(p: &ProviderEndpoints) -> Result<String, LoginError> {
     let what = match p.provider {
         Provider::Anthropic => "the code shown after login (code#state)",
-        Provider::Openai => "the URL your browser was sent to (or its code)",
+        Provider::Openai | Provider::Gemini => "the URL your browser was sent to (or its code)",
     };
     let line = if io::stdin().is_terminal() {
         dialoguer::Input::<String>::new()

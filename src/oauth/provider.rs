@@ -172,11 +172,12 @@ impl Endpoints {
         }
     }
 
-    /// The OAuth client of an upstream's provider.
-    pub fn get(&self, provider: Provider) -> &ProviderEndpoints {
+    /// The OAuth client of an upstream's provider (Gemini has no subscription login).
+    pub fn get(&self, provider: Provider) -> Option<&ProviderEndpoints> {
         match provider {
-            Provider::Anthropic => &self.anthropic,
-            Provider::Openai => &self.openai,
+            Provider::Anthropic => Some(&self.anthropic),
+            Provider::Openai => Some(&self.openai),
+            Provider::Gemini => None,
         }
     }
 }
@@ -188,8 +189,11 @@ mod tests {
     #[test]
     fn each_provider_has_its_own_client() {
         let e = Endpoints::from_env();
-        assert_eq!(e.get(Provider::Anthropic).client_id, ANTHROPIC_CLIENT_ID);
-        let o = e.get(Provider::Openai);
+        assert_eq!(
+            e.get(Provider::Anthropic).unwrap().client_id,
+            ANTHROPIC_CLIENT_ID
+        );
+        let o = e.get(Provider::Openai).unwrap();
         assert_eq!(o.client_id, OPENAI_CLIENT_ID);
         assert_eq!(o.exchange_encoding, BodyEncoding::Form);
         assert_eq!(o.refresh_encoding, BodyEncoding::Json);

@@ -71,7 +71,9 @@ pub fn refresh_locked(
         return Err(RefreshError::NotOAuth(u.name.clone()));
     }
     let name = u.name.clone();
-    let provider = endpoints.get(u.provider);
+    let Some(provider) = endpoints.get(u.provider) else {
+        return Err(RefreshError::NotOAuth(u.name.clone()));
+    };
     let Some(tokens) = u.oauth.clone() else {
         return Err(RefreshError::NotOAuth(name));
     };

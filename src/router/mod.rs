@@ -1,5 +1,6 @@
 //! Which upstreams may serve a model: explicit routes, then each upstream's declared
-//! model patterns, then the model's family (`claude-*` is Anthropic's, `gpt-*` OpenAI's).
+//! model patterns, then the model's family (`claude-*` is Anthropic's, `gpt-*` OpenAI's,
+//! `gemini-*` Google's).
 //!
 //! [`Router::resolve`] answers "who may serve it, under which model name"; then
 //! [`health`] and [`breaker`] say who can take a request now, [`ratelimit`] how long a
@@ -24,6 +25,9 @@ pub fn family(model: &str) -> Option<Provider> {
     const OPENAI: [&str; 6] = ["gpt-", "o1", "o3", "o4", "chatgpt-", "codex-"];
     if OPENAI.iter().any(|p| m.starts_with(p)) {
         return Some(Provider::Openai);
+    }
+    if m.starts_with("gemini-") {
+        return Some(Provider::Gemini);
     }
     None
 }
@@ -212,6 +216,7 @@ mod tests {
         assert_eq!(family("claude-sonnet-4-5"), Some(Provider::Anthropic));
         assert_eq!(family("gpt-4o"), Some(Provider::Openai));
         assert_eq!(family("o3-mini"), Some(Provider::Openai));
+        assert_eq!(family("gemini-2.5-pro"), Some(Provider::Gemini));
         assert_eq!(family("chatgpt-4o-latest"), Some(Provider::Openai));
         assert_eq!(family("deepseek-chat"), None);
     }

@@ -39,6 +39,7 @@ pub fn format_name(s: Shape) -> &'static str {
         Shape::Chat => "chat",
         Shape::Completions => "completions",
         Shape::Responses => "responses",
+        Shape::Gemini => "gemini",
     }
 }
 

@@ -1,4 +1,5 @@
-//! Who is calling: a gateway key from `x-api-key` or `Authorization: Bearer`, or the
+//! Who is calling: a gateway key from `x-api-key`, `Authorization: Bearer`, or
+//! Gemini's `x-goog-api-key` header and `?key=` query parameter, or the
 //! local admin token the CLI reads from the runtime file. A rejected request never
 //! reaches an upstream.
 
@@ -32,35 +33,37 @@ impl Caller {
     }
 }
 
-/// The credential a client presented, from either header style.
-pub fn presented(headers: &HeaderMap) -> Option<&str> {
-    if let Some(v) = headers.get("x-api-key").and_then(|v| v.to_str().ok()) {
-        let v = v.trim();
-        if !v.is_empty() {
-            return Some(v);
+/// The credential a client presented, from any of the styles (the query's `key` last).
+pub fn presented<'a>(headers: &'a HeaderMap, query: Option<&'a str>) -> Option<&'a str> {
+    for name in ["x-api-key", crate::upstream::GOOG_API_KEY] {
+        if let Some(v) = headers.get(name).and_then(|v| v.to_str().ok()) {
+            let v = v.trim();
+            if !v.is_empty() {
+                return Some(v);
+            }
         }
     }
-    let auth = headers
-        .get(http::header::AUTHORIZATION)?
-        .to_str()
-        .ok()?
-        .trim();
-    let (scheme, token) = auth.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim())
-        .filter(|t| !t.is_empty())
+    let bearer = headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|auth| auth.trim().split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
+        .filter(|t| !t.is_empty());
+    bearer.or_else(|| super::format::query_key(query))
 }
 
 pub fn authenticate(
     state: &AppState,
     snap: &Snapshot,
     headers: &HeaderMap,
+    query: Option<&str>,
 ) -> Result<Caller, GatewayError> {
-    let Some(token) = presented(headers) else {
+    let Some(token) = presented(headers, query) else {
         return Err(GatewayError::Unauthorized(
-            "missing gateway key: send it as `x-api-key` or `Authorization: Bearer` \
-             (create one with `llm-gateway apikey add --name NAME`)"
+            "missing gateway key: send it as `x-api-key`, `Authorization: Bearer` or \
+             (Gemini clients) `x-goog-api-key` (create one with `llm-gateway apikey add \
+             --name NAME`)"
                 .into(),
         ));
     };
@@ -104,13 +107,17 @@ mod tests {
     #[test]
     fn both_header_styles() {
         let mut h = HeaderMap::new();
-        assert_eq!(presented(&h), None);
+        assert_eq!(presented(&h, None), None);
         h.insert("authorization", "Bearer  lgw_abc ".parse().unwrap());
-        assert_eq!(presented(&h), Some("lgw_abc"));
+        assert_eq!(presented(&h, None), Some("lgw_abc"));
         h.insert("x-api-key", "lgw_xyz".parse().unwrap());
-        assert_eq!(presented(&h), Some("lgw_xyz"));
+        assert_eq!(presented(&h, None), Some("lgw_xyz"));
+        let mut g = HeaderMap::new();
+        assert_eq!(presented(&g, Some("alt=sse&key=lgw_q")), Some("lgw_q"));
+        g.insert("x-goog-api-key", "lgw_goog".parse().unwrap());
+        assert_eq!(presented(&g, Some("key=lgw_q")), Some("lgw_goog"));
         let mut h = HeaderMap::new();
         h.insert("authorization", "Basic abc".parse().unwrap());
-        assert_eq!(presented(&h), None);
+        assert_eq!(presented(&h, None), None);
     }
 }

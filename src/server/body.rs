@@ -342,6 +342,10 @@ pub fn stream_error(format: ApiFormat, message: &str) -> Bytes {
             "data: {}\n\n",
             serde_json::json!({"error": {"message": message, "type": "server_error", "param": null, "code": "upstream_stream_error"}})
         ),
+        ApiFormat::Gemini => format!(
+            "data: {}\n\n",
+            serde_json::json!({"error": {"code": 502, "message": message, "status": "UNAVAILABLE"}})
+        ),
     };
     Bytes::from(text)
 }

@@ -247,6 +247,13 @@ impl GatewayError {
                     "request_id": request_id,
                 })
             }
+            ApiFormat::Gemini => json!({
+                "error": {
+                    "code": self.status_for(format).as_u16(),
+                    "message": message,
+                    "status": self.gemini_status(),
+                },
+            }),
         };
         let status = self.status_for(format);
         let (retry, no_retry) = self.extra_headers();
@@ -375,6 +382,10 @@ mod tests {
         assert!(msg.contains("budget of $10.00 per month"), "{msg}");
         assert!(msg.contains("resets 2026-12-01T00:00:00Z"), "{msg}");
 
+        let (s, _, should, b) = answer(budget().into(), ApiFormat::Gemini);
+        assert_eq!((s, should.as_deref()), (429, Some("false")));
+        assert_eq!(b["error"]["status"], "RESOURCE_EXHAUSTED");
+        assert_eq!(b["error"]["code"], 429);
         let (s, _, should, b) = answer(budget().into(), ApiFormat::Anthropic);
         assert_eq!((s, should.as_deref()), (429, Some("false")));
         assert_eq!(b["error"]["type"], "rate_limit_error");

@@ -57,7 +57,7 @@ pub async fn handle(
     let started = Instant::now();
     let request_id = request_id_of(req.headers());
     let endpoint = Endpoint::classify(req.method(), req.uri().path());
-    let format = detect(req.uri().path(), req.headers());
+    let format = detect(req.uri().path(), req.uri().query(), req.headers());
     // For the refusal log line; cloning a Uri only bumps reference counts.
     let method = req.method().clone();
     let uri = req.uri().clone();
@@ -100,7 +100,8 @@ async fn dispatch(
     if endpoint == Endpoint::Unknown {
         return Err(GatewayError::NotFound(format!(
             "{} {} is not an endpoint of this gateway (try POST /v1/messages, POST \
-             /v1/chat/completions or POST /v1/responses; the dashboard is GET /ui)",
+             /v1/chat/completions, POST /v1/responses or POST \
+             /v1beta/models/MODEL:generateContent; the dashboard is GET /ui)",
             req.method(),
             req.uri().path()
         )));
@@ -114,11 +115,12 @@ async fn dispatch(
         // Open on a loopback listener; beyond it, an admin key unless the config says
         // the metrics are public.
         if !(state.listen.ip().is_loopback() || snap.config.metrics.public) {
-            authenticate(state, &snap, req.headers())?.require(Permission::Admin)?;
+            authenticate(state, &snap, req.headers(), req.uri().query())?
+                .require(Permission::Admin)?;
         }
         return Ok(admin::metrics(&snap, request_id));
     }
-    let caller = authenticate(state, &snap, req.headers())?;
+    let caller = authenticate(state, &snap, req.headers(), req.uri().query())?;
     match endpoint {
         Endpoint::Models => {
             caller.require(Permission::Read)?;
@@ -131,6 +133,16 @@ async fn dispatch(
             }
             let body = models::list(state, &snap, format).await;
             Ok(json_response(StatusCode::OK, &body, request_id))
+        }
+        Endpoint::ModelInfo => {
+            caller.require(Permission::Read)?;
+            let id = super::format::model_info(req.uri().path()).unwrap_or_default();
+            match models::info(state, &snap, format, &id).await {
+                Some(v) => Ok(json_response(StatusCode::OK, &v, request_id)),
+                None => Err(GatewayError::ModelNotFound(format!(
+                    "model {id:?} is not served by this gateway (GET /v1/models lists them)"
+                ))),
+            }
         }
         Endpoint::AdminStatus => {
             caller.require(Permission::Admin)?;
@@ -164,7 +176,10 @@ async fn dispatch(
         | Endpoint::Completions
         | Endpoint::Responses
         | Endpoint::ResponsesInputTokens
-        | Endpoint::ResponsesCompact => {
+        | Endpoint::ResponsesCompact
+        | Endpoint::GeminiGenerate
+        | Endpoint::GeminiStream
+        | Endpoint::GeminiCountTokens => {
             caller.require(if endpoint.is_count() {
                 Permission::Read
             } else {

@@ -1,5 +1,6 @@
-//! `GET /v1/models`: what the configured upstreams serve (their own catalogs where
-//! they answer, cached for ten minutes) plus route aliases, in the caller's shape.
+//! `GET /v1/models` (and Gemini's `/v1beta/models`): what the configured upstreams
+//! serve (their own catalogs where they answer, cached for ten minutes) plus route
+//! aliases, in the caller's shape; `GET .../models/{model}` for one of them.
 
 use std::time::{Duration, Instant};
 
@@ -19,8 +20,12 @@ const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Ask one upstream for its model ids.
 pub async fn fetch_catalog(client: &UpstreamClient, u: &Upstream) -> Result<Vec<String>, String> {
-    let query = (u.provider == Provider::Anthropic).then_some("limit=1000");
-    let uri = upstream_uri(u, "/v1/models", query).map_err(|e| e.to_string())?;
+    let (path, query) = match u.provider {
+        Provider::Anthropic => ("/v1/models", Some("limit=1000")),
+        Provider::Openai => ("/v1/models", None),
+        Provider::Gemini => ("/v1beta/models", Some("pageSize=1000")),
+    };
+    let uri = upstream_uri(u, path, query).map_err(|e| e.to_string())?;
     let mut req = Request::get(uri)
         .body(Full::default())
         .map_err(|e| e.to_string())?;
@@ -47,17 +52,23 @@ pub async fn fetch_catalog(client: &UpstreamClient, u: &Upstream) -> Result<Vec<
         return Err(format!("HTTP {}", status.as_u16()));
     }
     let v: Value = serde_json::from_slice(&body).map_err(|e| e.to_string())?;
-    // `{"data": [{"id"}]}` (OpenAI, Anthropic) or Codex's `{"models": [{"slug"}]}`
-    // (the ChatGPT backend).
+    // `{"data": [{"id"}]}` (OpenAI, Anthropic), Codex's `{"models": [{"slug"}]}` (the
+    // ChatGPT backend) or Gemini's `{"models": [{"name": "models/..."}]}`.
     let ids = |key: &str, field: &str| -> Option<Vec<String>> {
         v.get(key).and_then(Value::as_array).map(|a| {
             a.iter()
-                .filter_map(|m| m.get(field).and_then(Value::as_str).map(String::from))
+                .filter_map(|m| m.get(field).and_then(Value::as_str))
+                .map(|id| id.strip_prefix("models/").unwrap_or(id).to_string())
                 .collect()
         })
     };
+    let field = if u.provider == Provider::Gemini {
+        "name"
+    } else {
+        "slug"
+    };
     Ok(ids("data", "id")
-        .or_else(|| ids("models", "slug"))
+        .or_else(|| ids("models", field))
         .unwrap_or_default())
 }
 
@@ -88,8 +99,9 @@ async fn catalog(state: &AppState, snap: &Snapshot, u: &Upstream) -> Vec<String>
     }
 }
 
-/// The model list, shaped for `format`.
-pub async fn list(state: &AppState, snap: &Snapshot, format: ApiFormat) -> Value {
+/// Every model the gateway can name, with who owns it: route aliases first, then
+/// each enabled upstream's catalog.
+async fn entries(state: &AppState, snap: &Snapshot) -> Vec<(String, String)> {
     let enabled: Vec<&Upstream> = snap.config.enabled_upstreams().collect();
     let catalogs = join_all(enabled.iter().map(|u| catalog(state, snap, u))).await;
 
@@ -107,7 +119,16 @@ pub async fn list(state: &AppState, snap: &Snapshot, format: ApiFormat) -> Value
             }
         }
     }
+    entries
+}
+
+/// The model list, shaped for `format`.
+pub async fn list(state: &AppState, snap: &Snapshot, format: ApiFormat) -> Value {
+    let entries = entries(state, snap).await;
     match format {
+        ApiFormat::Gemini => json!({
+            "models": entries.iter().map(|(id, _)| gemini_model(id)).collect::<Vec<_>>(),
+        }),
         ApiFormat::OpenAi => json!({
             "object": "list",
             "data": entries.iter().map(|(id, owner)| json!({
@@ -124,6 +145,45 @@ pub async fn list(state: &AppState, snap: &Snapshot, format: ApiFormat) -> Value
             "last_id": entries.last().map(|e| &e.0),
         }),
     }
+}
+
+/// One model, shaped for `format`: one the gateway lists, or any model a route,
+/// pattern or family sends somewhere. `None` when nothing serves it.
+pub async fn info(state: &AppState, snap: &Snapshot, format: ApiFormat, id: &str) -> Option<Value> {
+    let owner = match entries(state, snap)
+        .await
+        .into_iter()
+        .find(|(m, _)| m == id)
+    {
+        Some((_, owner)) => owner,
+        None => {
+            let r = snap.router.resolve(&snap.config, id).ok()?;
+            r.candidates.first()?.provider.to_string()
+        }
+    };
+    Some(match format {
+        ApiFormat::Gemini => gemini_model(id),
+        ApiFormat::OpenAi => {
+            json!({"id": id, "object": "model", "created": 0, "owned_by": owner})
+        }
+        ApiFormat::Anthropic => json!({
+            "type": "model", "id": id, "display_name": id,
+            "created_at": "1970-01-01T00:00:00Z",
+        }),
+    })
+}
+
+/// A model in Gemini's `Model` shape. Token limits are not known for every upstream,
+/// so they are left out rather than guessed.
+fn gemini_model(id: &str) -> Value {
+    json!({
+        "name": format!("models/{id}"),
+        "baseModelId": id,
+        "version": "",
+        "displayName": id,
+        "description": "",
+        "supportedGenerationMethods": ["generateContent", "streamGenerateContent", "countTokens"],
+    })
 }
 
 /// Codex asks for its own catalog shape (`GET /models?client_version=...`, with its

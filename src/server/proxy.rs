@@ -21,8 +21,9 @@ use super::respond::respond;
 use super::state::{AppState, Snapshot};
 use super::stats::UpstreamStats;
 use super::stream_peek::{self, EarlyFailure};
-use super::translate::{self, Shape};
+use super::translate::{self, Converted, Shape};
 use crate::config::{AuthType, OAuthTokens, Upstream};
+use crate::convert::gemini::{Framing, GeminiCtx};
 use crate::convert::responses::ResponsesCtx;
 use crate::oauth::refresh::When;
 use crate::oauth::{chatgpt, shaping};
@@ -106,11 +107,11 @@ pub fn no_route_error(e: NoRoute) -> GatewayError {
     match e {
         NoRoute::NoUpstreams => GatewayError::Unavailable(
             "no upstream is configured; add one with `llm-gateway upstream add --type api-key \
-             --provider anthropic|openai --name NAME --key -`"
+             --provider anthropic|openai|gemini --name NAME --key -`"
                 .into(),
         ),
         NoRoute::Unknown(m) => GatewayError::ModelNotFound(format!(
-            "no upstream serves model {m:?}: it is not a claude-*/gpt-*/o* family model and no \
+            "no upstream serves model {m:?}: it is not a claude-*/gpt-*/o*/gemini-* family model and no \
              route or upstream --models pattern matches it (see `llm-gateway route add`)"
         )),
         NoRoute::AllDisabled(m) => GatewayError::Unavailable(format!(
@@ -141,13 +142,20 @@ pub async fn forward_parts(
     body: Bytes,
 ) -> Result<Response<GatewayBody>, GatewayError> {
     let endpoint = rc.endpoint;
-    let meta: Meta = serde_json::from_slice(&body)
+    let mut meta: Meta = serde_json::from_slice(&body)
         .map_err(|e| GatewayError::BadRequest(format!("request body is not valid JSON: {e}")))?;
-    let model = meta
-        .model
-        .clone()
-        .filter(|m| !m.is_empty())
-        .ok_or_else(|| GatewayError::BadRequest("`model` is required".into()))?;
+    // Gemini clients name the model, and ask for a stream, in the URL.
+    let model = if endpoint.client_shape() == Shape::Gemini {
+        meta.stream = Some(endpoint == Endpoint::GeminiStream);
+        super::format::gemini_call(parts.uri.path())
+            .map(|(_, m, _)| m)
+            .ok_or_else(|| GatewayError::BadRequest("the URL names no model".into()))?
+    } else {
+        meta.model
+            .clone()
+            .filter(|m| !m.is_empty())
+            .ok_or_else(|| GatewayError::BadRequest("`model` is required".into()))?
+    };
 
     // From here on the request counts: it gets a usage row however it ends (a body
     // that reached the client writes its own when it ends).
@@ -218,9 +226,9 @@ async fn route(
     };
     if candidates.is_empty() {
         return match endpoint {
-            Endpoint::CountTokens | Endpoint::ResponsesInputTokens => {
-                count_here(endpoint, &body, request_id)
-            }
+            Endpoint::CountTokens
+            | Endpoint::ResponsesInputTokens
+            | Endpoint::GeminiCountTokens => count_here(endpoint, &body, &model, request_id),
             _ => Err(GatewayError::BadRequest(format!(
                 "POST /v1/responses/compact needs an upstream that speaks the Responses API \
                  for model {model:?} (`llm-gateway upstream add --provider openai --api \
@@ -254,26 +262,36 @@ async fn route(
     let any_same_shape = candidates
         .iter()
         .any(|u| Shape::of_upstream(u) == client_shape);
-    let same_shape_body = if resolution.upstream_model != model && any_same_shape {
-        rewrite_model(&body, &resolution.upstream_model)?
-    } else {
-        body
-    };
+    // (Gemini bodies name no model: the URL does.)
+    let same_shape_body =
+        if resolution.upstream_model != model && any_same_shape && client_shape != Shape::Gemini {
+            rewrite_model(&body, &resolution.upstream_model)?
+        } else {
+            body
+        };
     let inbound = Inbound {
         parts: &parts,
         body: same_shape_body,
         json,
         converted: Default::default(),
         client_shape,
+        client_query: super::format::without_key(parts.uri.query()),
         responses_ctx,
         store_answer: client_shape == Shape::Responses && meta.store != Some(false),
         client_streams: meta.stream == Some(true),
         upstream_model: resolution.upstream_model.clone(),
-        include_usage: meta
-            .stream_options
-            .as_ref()
-            .and_then(|o| o.include_usage)
-            .unwrap_or(false),
+        // Gemini clients always get usage (`usageMetadata` on every chunk).
+        include_usage: client_shape == Shape::Gemini
+            || meta
+                .stream_options
+                .as_ref()
+                .and_then(|o| o.include_usage)
+                .unwrap_or(false),
+        framing: if super::format::wants_sse(parts.uri.query()) {
+            Framing::Sse
+        } else {
+            Framing::JsonArray
+        },
         session: meta.session(),
         model,
     };
@@ -284,11 +302,17 @@ async fn route(
 fn count_here(
     endpoint: Endpoint,
     body: &[u8],
+    model: &str,
     request_id: &str,
 ) -> Result<Response<GatewayBody>, GatewayError> {
     let v: serde_json::Value = serde_json::from_slice(body)
         .map_err(|e| GatewayError::BadRequest(format!("request body is not valid JSON: {e}")))?;
-    let answer = if endpoint == Endpoint::ResponsesInputTokens {
+    let answer = if endpoint == Endpoint::GeminiCountTokens {
+        // `{"contents": ...}` or `{"generateContentRequest": {...}}`.
+        let inner = v.get("generateContentRequest").unwrap_or(&v);
+        let (chat, _) = crate::convert::gemini::gemini_to_chat_request(inner, model, false)?;
+        serde_json::json!({"totalTokens": super::tokens::estimate_chat(&chat)})
+    } else if endpoint == Endpoint::ResponsesInputTokens {
         let chat = crate::convert::responses::responses_to_chat_request(
             &v,
             &crate::convert::RequestOptions::default(),
@@ -312,9 +336,13 @@ pub(super) struct Inbound<'a> {
     pub body: Bytes,
     /// The parsed body, when some candidate speaks the other API.
     pub json: Option<serde_json::Value>,
-    /// Converted bodies, made on first use: [for Messages, for Chat, for Responses].
-    converted: [std::sync::OnceLock<Result<Bytes, String>>; 3],
+    /// Converted bodies, made on first use: [for Messages, Chat, Responses, Gemini].
+    converted: [std::sync::OnceLock<Result<Converted, String>>; 4],
     pub client_shape: Shape,
+    /// The client's query string, without a `key=` parameter.
+    pub client_query: Option<String>,
+    /// For Gemini clients: how a stream is framed (`?alt=sse` or the JSON array).
+    pub framing: Framing,
     /// For Responses clients: what a converted answer needs of the request.
     pub responses_ctx: Option<ResponsesCtx>,
     /// Keep a converted Responses answer for `previous_response_id`.
@@ -328,30 +356,44 @@ pub(super) struct Inbound<'a> {
     pub session: Option<String>,
 }
 
+fn slot(to: Shape) -> usize {
+    match to {
+        Shape::Messages => 0,
+        Shape::Chat | Shape::Completions => 1,
+        Shape::Responses => 2,
+        Shape::Gemini => 3,
+    }
+}
+
 impl Inbound<'_> {
-    /// The body (and API path) for an upstream of shape `to`.
-    fn body_for(
-        &self,
-        to: Shape,
-        endpoint: Endpoint,
-    ) -> Result<(Bytes, Option<&'static str>), GatewayError> {
+    /// The body for an upstream of shape `to`, and whether it was converted.
+    fn body_for(&self, to: Shape, endpoint: Endpoint) -> Result<(Bytes, bool), GatewayError> {
         if to == self.client_shape || endpoint.same_api_only() {
-            return Ok((self.body.clone(), None));
+            return Ok((self.body.clone(), false));
         }
-        let slot = &self.converted[match to {
-            Shape::Messages => 0,
-            Shape::Chat | Shape::Completions => 1,
-            Shape::Responses => 2,
-        }];
-        let made = slot.get_or_init(|| match &self.json {
-            Some(v) => translate::request_body(self.client_shape, to, v, &self.upstream_model)
-                .map_err(|e| e.to_string()),
+        let made = self.converted[slot(to)].get_or_init(|| match &self.json {
+            Some(v) => {
+                let req = translate::ClientRequest {
+                    model: &self.model,
+                    stream: self.client_streams,
+                };
+                translate::request_body(self.client_shape, to, v, &self.upstream_model, req)
+                    .map_err(|e| e.to_string())
+            }
             None => Err("request body was not parsed".into()),
         });
         match made {
-            Ok(b) => Ok((b.clone(), Some(to.path()))),
+            Ok(c) => Ok((c.body.clone(), true)),
             Err(e) => Err(GatewayError::BadRequest(e.clone())),
         }
+    }
+
+    /// What converting the request for a Gemini upstream learned (renamed functions).
+    pub fn gemini_ctx(&self) -> Option<&GeminiCtx> {
+        self.converted[slot(Shape::Gemini)]
+            .get()
+            .and_then(|r| r.as_ref().ok())
+            .and_then(|c| c.gemini.as_ref())
     }
 }
 
@@ -421,7 +463,7 @@ async fn attempt_all(
     let order = select::order(ready, cfg.routing.strategy, turn, &mut rand::rng());
 
     let path = inb.parts.uri.path().trim_end_matches('/');
-    let query = inb.parts.uri.query();
+    let query = inb.client_query.as_deref();
     let mut last_response: Option<(Response<Incoming>, &Upstream, Option<Bytes>)> = None;
     let mut last_error: Option<UpstreamError> = None;
     let mut attempts = 0;
@@ -478,9 +520,19 @@ async fn attempt_all(
             let latency = sent.elapsed();
             stats.answered(status, latency.as_millis() as u64);
             let mut verdict = classify(status);
+            // Gemini refuses a bad key with a 400 (`API_KEY_INVALID`), not a 401.
+            let gemini_400 = status == 400 && Shape::of_upstream(upstream) == Shape::Gemini;
             // A stream that reports overload or a rate limit before any output is a
             // failure like an HTTP 529 or 429: look at its start first.
-            let (resp, prefix) = if matches!(verdict, Verdict::Serve) && peeks(upstream, &resp) {
+            let (resp, prefix) = if gemini_400 {
+                let (head, mut body) = resp.into_parts();
+                let until = deadline.min(now + Duration::from_secs(5));
+                let start = stream_peek::read_start(&mut body, 64 << 10, until).await;
+                if start.windows(15).any(|w| w == b"API_KEY_INVALID") {
+                    verdict = Verdict::AuthRefused;
+                }
+                (Response::from_parts(head, body), Some(start))
+            } else if matches!(verdict, Verdict::Serve) && peeks(upstream, &resp) {
                 let (head, mut body) = resp.into_parts();
                 let wait = stream_peek::PEEK_TIME.min(snap.client.idle_stream_timeout);
                 let until = deadline.min(now + wait);
@@ -583,12 +635,25 @@ fn build_request(
     path: &str,
     query: Option<&str>,
 ) -> Result<Request<Full<Bytes>>, GatewayError> {
-    let (body, converted_path) = inb.body_for(Shape::of_upstream(upstream), endpoint)?;
-    // A converted request goes to the other API's path, without the client's query.
-    let (path, query) = match converted_path {
-        Some(p) => (p, None),
-        None => (path, query),
+    let to = Shape::of_upstream(upstream);
+    let (body, converted) = inb.body_for(to, endpoint)?;
+    // A converted request goes to the other API's path, without the client's query; a
+    // Gemini one names the upstream model in its path, as routed.
+    let (path, query): (std::borrow::Cow<'_, str>, Option<&str>) = if converted {
+        let (p, q) = to.path(&inb.upstream_model, inb.client_streams);
+        (p.into(), q)
+    } else if to == Shape::Gemini {
+        let p = match super::format::gemini_call(path) {
+            Some((version, _, method)) => {
+                translate::gemini_method_path(version, &inb.upstream_model, method)
+            }
+            None => path.to_string(),
+        };
+        (p.into(), query)
+    } else {
+        (path.into(), query)
     };
+    let path = path.as_ref();
     let uri =
         upstream_uri(upstream, path, query).map_err(|e| GatewayError::Internal(e.to_string()))?;
     // ChatGPT subscriptions: the Codex backend's body (stored false, streamed, only
@@ -615,7 +680,7 @@ fn build_request(
         .body(Full::new(body))
         .map_err(|e| GatewayError::Internal(e.to_string()))?;
     copy_request_headers(&inb.parts.headers, out.headers_mut());
-    if converted_path.is_some() {
+    if converted {
         drop_client_identity(out.headers_mut());
     }
     authenticate(upstream, out.headers_mut());
@@ -797,6 +862,7 @@ fn drop_client_identity(h: &mut HeaderMap) {
             let n = n.as_str();
             n.starts_with("x-codex-")
                 || n.starts_with("openai-")
+                || n.starts_with("x-goog-")
                 || matches!(
                     n,
                     "session-id"
@@ -822,6 +888,7 @@ pub fn copy_request_headers(from: &HeaderMap, to: &mut HeaderMap) {
             || name == header::ACCEPT_ENCODING
             || name == header::AUTHORIZATION
             || name == "x-api-key"
+            || name == crate::upstream::GOOG_API_KEY
         {
             continue;
         }

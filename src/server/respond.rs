@@ -19,6 +19,7 @@ use super::stats::UpstreamStats;
 use super::translate::{self, Shape, StreamConverter};
 use super::usage::{self, UsageSniffer};
 use crate::config::{BreakerConfig, Upstream};
+use crate::convert::gemini::Framing;
 use crate::upstream::HOP_BY_HOP;
 
 /// Largest complete answer converted in one piece.
@@ -94,16 +95,29 @@ pub(super) async fn respond(
         let mut conv = StreamConverter::new(
             from,
             to,
-            &inb.model,
-            inb.include_usage,
-            inb.responses_ctx.as_ref(),
+            &translate::StreamCtx {
+                client_model: &inb.model,
+                include_usage: inb.include_usage,
+                responses: inb.responses_ctx.as_ref(),
+                gemini: inb.gemini_ctx(),
+                framing: inb.framing,
+            },
         );
         if let (Some(c), Some(req)) = (conv.as_mut(), keep_answer(inb, to)) {
             let store = rc.state.responses.clone();
             c.on_final(Box::new(move |answer| store.put(&req, answer)));
         }
-        let body =
-            GatewayBody::upstream(incoming, idle, done, Some(rc.format), conv).with_prefix(prefix);
+        // Gemini's stream without `?alt=sse` is one JSON array, not SSE.
+        let sse = if to == Shape::Gemini && inb.framing == Framing::JsonArray {
+            head.headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            None
+        } else {
+            Some(rc.format)
+        };
+        let body = GatewayBody::upstream(incoming, idle, done, sse, conv).with_prefix(prefix);
         return Ok(Response::from_parts(head, body));
     }
 
@@ -154,6 +168,7 @@ pub(super) async fn respond(
             let cx = translate::AnswerCtx {
                 client_model: &inb.model,
                 responses: inb.responses_ctx.as_ref(),
+                gemini: inb.gemini_ctx(),
             };
             let answer = translate::response_json(from, to, v, &cx)?;
             if let Some(req) = keep_answer(inb, to) {

@@ -70,6 +70,23 @@ pub async fn peek(
     }
 }
 
+/// The start of an error body (up to `limit` bytes, until `until`), read to look at
+/// before deciding what the error means; the rest stays in `body`.
+pub async fn read_start(body: &mut Incoming, limit: usize, until: tokio::time::Instant) -> Bytes {
+    let mut read = BytesMut::new();
+    while read.len() < limit {
+        match tokio::time::timeout_at(until, body.frame()).await {
+            Ok(Some(Ok(f))) => {
+                if let Ok(data) = f.into_data() {
+                    read.extend_from_slice(&data);
+                }
+            }
+            _ => break,
+        }
+    }
+    read.freeze()
+}
+
 /// `None`: a preamble event, keep reading; `Some(None)`: output starts, serve;
 /// `Some(Some(f))`: the stream failed before any output.
 fn judge(ev: &Event) -> Option<Option<EarlyFailure>> {

@@ -3,9 +3,10 @@
 //! turned into what the client expects.
 //!
 //! Shapes: a client speaks Anthropic Messages, OpenAI Chat Completions, the legacy
-//! OpenAI Completions (served through chat) or OpenAI Responses; an upstream speaks
-//! Messages, Chat or Responses. Chat Completions is the pivot every conversion passes
-//! through (docs/architecture.md, "Formats").
+//! OpenAI Completions (served through chat), OpenAI Responses or Gemini
+//! `generateContent`; an upstream speaks Messages, Chat, Responses or Gemini. Chat
+//! Completions is the pivot every conversion passes through (docs/architecture.md,
+//! "Formats").
 
 use std::borrow::Cow;
 
@@ -14,6 +15,9 @@ use serde_json::Value;
 
 use super::errors::GatewayError;
 use crate::config::{Api, Provider, Upstream};
+use crate::convert::gemini::{
+    self, ChatToGeminiStream, Framing, GeminiClientCtx, GeminiCtx, GeminiToChatStream,
+};
 use crate::convert::responses::{self, ChatToResponsesStream, ResponsesCtx, ResponsesToChatStream};
 use crate::convert::{
     self, AnthropicToOpenAiStream, ChatToCompletionsStream, ConvertError, OpenAiToAnthropicStream,
@@ -27,6 +31,7 @@ pub enum Shape {
     Chat,
     Completions,
     Responses,
+    Gemini,
 }
 
 impl Shape {
@@ -35,18 +40,46 @@ impl Shape {
             (Provider::Anthropic, _) => Shape::Messages,
             (Provider::Openai, Api::Chat) => Shape::Chat,
             (Provider::Openai, Api::Responses) => Shape::Responses,
+            (Provider::Gemini, _) => Shape::Gemini,
         }
     }
 
-    /// The API path for this shape's inference endpoint.
-    pub fn path(self) -> &'static str {
-        match self {
+    /// The API path (and query) of this shape's inference endpoint, for a converted
+    /// request: Gemini's names the model and whether it streams (as SSE).
+    pub fn path(self, model: &str, stream: bool) -> (String, Option<&'static str>) {
+        let fixed = match self {
             Shape::Messages => "/v1/messages",
             Shape::Chat => "/v1/chat/completions",
             Shape::Completions => "/v1/completions",
             Shape::Responses => "/v1/responses",
+            Shape::Gemini => return gemini_path("v1beta", model, stream),
+        };
+        (fixed.to_string(), None)
+    }
+}
+
+/// `/{version}/models/{model}:generateContent`, or `:streamGenerateContent?alt=sse`.
+pub fn gemini_path(version: &str, model: &str, stream: bool) -> (String, Option<&'static str>) {
+    if stream {
+        let p = gemini_method_path(version, model, "streamGenerateContent");
+        (p, Some("alt=sse"))
+    } else {
+        (gemini_method_path(version, model, "generateContent"), None)
+    }
+}
+
+/// `/{version}/models/{model}:{method}`, the model percent-encoded where a path
+/// segment needs it.
+pub fn gemini_method_path(version: &str, model: &str, method: &str) -> String {
+    let mut m = String::with_capacity(model.len());
+    for b in model.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            m.push(b as char);
+        } else {
+            m.push_str(&format!("%{b:02X}"));
         }
     }
+    format!("/{version}/models/{m}:{method}")
 }
 
 pub fn convert_error(e: ConvertError) -> GatewayError {
@@ -59,25 +92,46 @@ fn set_model(v: &mut Value, model: &str) {
     }
 }
 
+/// A request body converted for an upstream, and what converting its answer needs.
+#[derive(Debug)]
+pub struct Converted {
+    pub body: Bytes,
+    /// For a Gemini upstream: the renamed functions, the model, whether it streams.
+    pub gemini: Option<GeminiCtx>,
+}
+
+/// What the client's request says beyond its body: Gemini clients name the model
+/// and ask for a stream in the URL.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientRequest<'a> {
+    pub model: &'a str,
+    pub stream: bool,
+}
+
 /// The request body for an upstream of shape `to`, from the client's parsed body.
 /// Chat Completions is the pivot: a client body is read into Chat (unless it is
 /// Chat), then written in the upstream's shape (unless that is Chat). The Chat ⇄
-/// Messages pair is the one the gateway started with; Responses plugs in beside it.
+/// Messages pair is the one the gateway started with; Responses and Gemini plug in
+/// beside it.
 pub fn request_body(
     client: Shape,
     to: Shape,
     json: &Value,
     upstream_model: &str,
-) -> Result<Bytes, GatewayError> {
+    req: ClientRequest<'_>,
+) -> Result<Converted, GatewayError> {
     let opts = RequestOptions {
         upstream_model: upstream_model.to_string(),
         // Reasoning of the other vendor rides in Chat's `thinking_blocks` extension
         // only when another step reads it; a real Chat upstream never sees it.
         keep_reasoning: to != Shape::Chat,
     };
+    let mut gemini_ctx = None;
     let out = if client == to {
         let mut v = json.clone();
-        set_model(&mut v, upstream_model);
+        if to != Shape::Gemini {
+            set_model(&mut v, upstream_model);
+        }
         v
     } else {
         let chat: Cow<'_, Value> = match client {
@@ -85,10 +139,20 @@ pub fn request_body(
             Shape::Completions => Cow::Owned(convert::completions_to_chat_request(json)?),
             Shape::Messages => Cow::Owned(convert::anthropic_to_openai_request(json, &opts)?),
             Shape::Responses => Cow::Owned(responses::responses_to_chat_request(json, &opts)?),
+            Shape::Gemini => {
+                let (mut chat, _) = gemini::gemini_to_chat_request(json, req.model, req.stream)?;
+                set_model(&mut chat, upstream_model);
+                Cow::Owned(chat)
+            }
         };
         match to {
             Shape::Messages => convert::openai_to_anthropic_request(&chat, &opts)?,
             Shape::Responses => responses::chat_to_responses_request(&chat, &opts)?,
+            Shape::Gemini => {
+                let (body, ctx) = gemini::chat_to_gemini_request(&chat, &opts)?;
+                gemini_ctx = Some(ctx);
+                body
+            }
             Shape::Chat | Shape::Completions => {
                 let mut v = chat.into_owned();
                 set_model(&mut v, upstream_model);
@@ -96,9 +160,13 @@ pub fn request_body(
             }
         }
     };
-    serde_json::to_vec(&out)
+    let body = serde_json::to_vec(&out)
         .map(Bytes::from)
-        .map_err(|e| GatewayError::Internal(e.to_string()))
+        .map_err(|e| GatewayError::Internal(e.to_string()))?;
+    Ok(Converted {
+        body,
+        gemini: gemini_ctx,
+    })
 }
 
 impl From<ConvertError> for GatewayError {
@@ -113,6 +181,8 @@ pub struct AnswerCtx<'a> {
     pub client_model: &'a str,
     /// For Responses clients: the request's tools and echoed parameters.
     pub responses: Option<&'a ResponsesCtx>,
+    /// For Gemini upstreams: what converting the request learned.
+    pub gemini: Option<&'a GeminiCtx>,
 }
 
 /// A complete (non-streaming) successful answer, converted through Chat.
@@ -132,6 +202,10 @@ pub fn response_json(
     let mut chat = match from {
         Shape::Messages => convert::anthropic_to_openai_response(&v, model).map_err(bad)?,
         Shape::Responses => responses::responses_to_chat_response(&v, model).map_err(bad)?,
+        Shape::Gemini => {
+            let fallback = GeminiCtx::default();
+            gemini::gemini_to_chat_response(&v, cx.gemini.unwrap_or(&fallback), model)
+        }
         Shape::Chat | Shape::Completions => v,
     };
     Ok(match to {
@@ -152,7 +226,14 @@ pub fn response_json(
             };
             responses::chat_to_responses_response(&chat, ctx).map_err(bad)?
         }
+        Shape::Gemini => gemini::chat_to_gemini_response(&chat, &gemini_client(model)),
     })
+}
+
+fn gemini_client(model: &str) -> GeminiClientCtx {
+    GeminiClientCtx {
+        model: model.to_string(),
+    }
 }
 
 /// An upstream error, in the client's shape.
@@ -162,6 +243,7 @@ pub fn error_json(to: Shape, status: u16, body: &[u8]) -> (u16, Value) {
         Shape::Chat | Shape::Completions | Shape::Responses => {
             convert::error_to_openai(status, body)
         }
+        Shape::Gemini => convert::error_to_gemini(status, body),
     }
 }
 
@@ -191,6 +273,8 @@ stage!(AnthropicToOpenAiStream);
 stage!(OpenAiToAnthropicStream);
 stage!(ChatToCompletionsStream);
 stage!(ResponsesToChatStream);
+stage!(GeminiToChatStream);
+stage!(ChatToGeminiStream);
 
 impl Stage for ChatToResponsesStream {
     fn push(&mut self, ev: &Event) -> Vec<Bytes> {
@@ -202,6 +286,19 @@ impl Stage for ChatToResponsesStream {
     fn final_response(&self) -> Option<&Value> {
         ChatToResponsesStream::final_response(self)
     }
+}
+
+/// What building a [`StreamConverter`] needs to know of the request.
+pub struct StreamCtx<'a> {
+    /// The model the client asked for.
+    pub client_model: &'a str,
+    /// A Chat client asked for a usage chunk.
+    pub include_usage: bool,
+    pub responses: Option<&'a ResponsesCtx>,
+    /// For Gemini upstreams.
+    pub gemini: Option<&'a GeminiCtx>,
+    /// For Gemini clients: SSE (`?alt=sse`) or the JSON array.
+    pub framing: Framing,
 }
 
 /// Converts an upstream SSE byte stream into the client's, event by event, with
@@ -222,30 +319,34 @@ pub type OnFinal = Box<dyn FnOnce(&Value) + Send>;
 
 impl StreamConverter {
     /// `None` when no conversion is needed.
-    pub fn new(
-        from: Shape,
-        to: Shape,
-        client_model: &str,
-        include_usage: bool,
-        responses_ctx: Option<&ResponsesCtx>,
-    ) -> Option<Self> {
+    pub fn new(from: Shape, to: Shape, cx: &StreamCtx<'_>) -> Option<Self> {
         if from == to {
             return None;
         }
+        let client_model = cx.client_model;
         // Usage is always asked of an inner step: the next one needs it.
-        let usage = include_usage || to != Shape::Chat;
+        let usage = cx.include_usage || to != Shape::Chat;
         let into_chat: Option<Box<dyn Stage>> = match from {
             Shape::Messages => Some(Box::new(AnthropicToOpenAiStream::new(client_model, usage))),
             Shape::Responses => Some(Box::new(ResponsesToChatStream::new(client_model, usage))),
+            Shape::Gemini => {
+                let mut ctx = cx.gemini.cloned().unwrap_or_default();
+                ctx.include_usage = usage;
+                Some(Box::new(GeminiToChatStream::new(ctx, client_model)))
+            }
             Shape::Chat | Shape::Completions => None,
         };
         let out_of_chat: Option<Box<dyn Stage>> = match to {
             Shape::Messages => Some(Box::new(OpenAiToAnthropicStream::new(client_model))),
             Shape::Completions => Some(Box::new(ChatToCompletionsStream::new(client_model))),
             Shape::Responses => Some(Box::new(ChatToResponsesStream::new(
-                responses_ctx
+                cx.responses
                     .cloned()
                     .unwrap_or_else(|| ResponsesCtx::of_request(&Value::Null, client_model)),
+            ))),
+            Shape::Gemini => Some(Box::new(ChatToGeminiStream::new(
+                gemini_client(client_model),
+                cx.framing,
             ))),
             Shape::Chat => None,
         };
@@ -328,11 +429,20 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn cx(model: &str) -> StreamCtx<'_> {
+        StreamCtx {
+            client_model: model,
+            include_usage: true,
+            responses: None,
+            gemini: None,
+            framing: Framing::Sse,
+        }
+    }
+
     #[test]
     fn anthropic_stream_to_legacy_completions() {
         let mut c =
-            StreamConverter::new(Shape::Messages, Shape::Completions, "claude-x", false, None)
-                .unwrap();
+            StreamConverter::new(Shape::Messages, Shape::Completions, &cx("claude-x")).unwrap();
         let mut out = Vec::new();
         for e in [
             json!({"type": "message_start", "message": {"id": "msg_1", "type": "message", "role": "assistant", "model": "m", "content": [], "stop_reason": null, "usage": {"input_tokens": 3, "output_tokens": 1}}}),
@@ -358,7 +468,8 @@ mod tests {
 
     #[test]
     fn same_shape_needs_no_converter() {
-        assert!(StreamConverter::new(Shape::Chat, Shape::Chat, "m", true, None).is_none());
-        assert!(StreamConverter::new(Shape::Messages, Shape::Messages, "m", true, None).is_none());
+        assert!(StreamConverter::new(Shape::Chat, Shape::Chat, &cx("m")).is_none());
+        assert!(StreamConverter::new(Shape::Messages, Shape::Messages, &cx("m")).is_none());
+        assert!(StreamConverter::new(Shape::Gemini, Shape::Gemini, &cx("m")).is_none());
     }
 }

@@ -105,7 +105,9 @@ fn sniff_line(line: &[u8], usage: &mut Usage) {
     let Some(data) = line.strip_prefix(b"data:") else {
         return;
     };
-    if !data.windows(7).any(|w| w == b"\"usage\"") {
+    if !data.windows(7).any(|w| w == b"\"usage\"")
+        && !data.windows(15).any(|w| w == b"\"usageMetadata\"")
+    {
         return;
     }
     merge_json(usage, data.trim_ascii());
@@ -119,6 +121,35 @@ struct UsageCarrier {
     message: Option<MessageUsage>,
     /// Responses stream events (`response.completed`).
     response: Option<MessageUsage>,
+    /// Gemini's, on answers and on every stream chunk.
+    #[serde(rename = "usageMetadata")]
+    usage_metadata: Option<GeminiUsage>,
+}
+
+/// Gemini's `usageMetadata`: the prompt count includes the cached part; thoughts are
+/// counted apart from the candidates (and billed as output).
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GeminiUsage {
+    prompt_token_count: Option<u64>,
+    candidates_token_count: Option<u64>,
+    thoughts_token_count: Option<u64>,
+    cached_content_token_count: Option<u64>,
+}
+
+impl GeminiUsage {
+    fn merge(&self, u: &mut Usage) {
+        if let Some(p) = self.prompt_token_count {
+            let c = self.cached_content_token_count.unwrap_or(0).min(p);
+            u.input = p - c;
+            u.cache_read = c;
+        }
+        let thoughts = self.thoughts_token_count.unwrap_or(0);
+        if self.candidates_token_count.is_some() || thoughts > 0 {
+            u.output = self.candidates_token_count.unwrap_or(0) + thoughts;
+            u.reasoning = thoughts;
+        }
+    }
 }
 
 #[derive(serde::Deserialize)]
@@ -151,6 +182,10 @@ struct Details {
 /// typed read fails (an odd field type somewhere) through a `Value`.
 fn merge_json(u: &mut Usage, json: &[u8]) {
     match serde_json::from_slice::<UsageCarrier>(json) {
+        Ok(UsageCarrier {
+            usage_metadata: Some(g),
+            ..
+        }) => g.merge(u),
         Ok(c) => {
             if let Some(raw) = c
                 .usage
@@ -212,6 +247,19 @@ fn merge_raw(u: &mut Usage, r: &RawUsage) {
 
 /// Take the usage from a `Value` (the typed read failed on some odd field).
 fn merge_value(u: &mut Usage, v: &Value) {
+    // Gemini's JSON-array stream: each chunk carries the usage so far.
+    if let Some(items) = v.as_array() {
+        for item in items {
+            merge_value(u, item);
+        }
+        return;
+    }
+    if let Some(g) = v.get("usageMetadata").filter(|g| g.is_object()) {
+        if let Ok(g) = serde_json::from_value::<GeminiUsage>(g.clone()) {
+            g.merge(u);
+        }
+        return;
+    }
     let usage = v
         .get("usage")
         .or_else(|| v.get("message").and_then(|m| m.get("usage")))
@@ -265,6 +313,25 @@ mod tests {
         let got = s.finish();
         assert_eq!(got, u(10, 42, 5, 2, 0));
         assert_eq!(got.total_input(), 17);
+    }
+
+    #[test]
+    fn gemini_usage_counts_thoughts_as_output_and_cache_apart() {
+        let mut s = UsageSniffer::for_content_type(Some("text/event-stream"));
+        s.observe(b"data: {\"candidates\":[],\"usageMetadata\":{\"promptTokenCount\":10,\"candidatesTokenCount\":1}}\r\n\r\n");
+        s.observe(b"data: {\"candidates\":[],\"usageMetadata\":{\"promptTokenCount\":10,\"cachedContentTokenCount\":4,\"candidatesTokenCount\":7,\"thoughtsTokenCount\":3}}\r\n\r\n");
+        assert_eq!(s.finish(), u(6, 10, 4, 0, 3));
+        // The JSON-array stream, read whole.
+        let mut s = UsageSniffer::for_content_type(Some("application/json"));
+        s.observe(br#"[{"usageMetadata":{"promptTokenCount":5,"candidatesTokenCount":1}}"#);
+        s.observe(br#",{"usageMetadata":{"promptTokenCount":5,"candidatesTokenCount":9}}]"#);
+        assert_eq!(s.finish(), u(5, 9, 0, 0, 0));
+        assert_eq!(
+            of_value(
+                &serde_json::json!({"usageMetadata": {"promptTokenCount": 3, "candidatesTokenCount": 2}})
+            ),
+            u(3, 2, 0, 0, 0)
+        );
     }
 
     #[test]

@@ -171,7 +171,10 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
 ///
 /// Anthropic base URLs are hosts (`https://api.anthropic.com`, like
 /// `ANTHROPIC_BASE_URL`); OpenAI base URLs include the version (`.../v1`, like
-/// `OPENAI_BASE_URL`). A trailing `/v1` on an Anthropic base is tolerated.
+/// `OPENAI_BASE_URL`). A trailing `/v1` on an Anthropic base is tolerated. Gemini
+/// base URLs are hosts too (`https://generativelanguage.googleapis.com`, like
+/// `GOOGLE_GEMINI_BASE_URL`), and its API paths carry their version (`/v1beta/...`);
+/// a trailing `/v1beta` or `/v1` on the base is tolerated.
 pub fn upstream_uri(
     u: &Upstream,
     api_path: &str,
@@ -181,6 +184,13 @@ pub fn upstream_uri(
     let path = match u.provider {
         Provider::Anthropic => format!("{}{api_path}", base.strip_suffix("/v1").unwrap_or(base)),
         Provider::Openai => format!("{base}{}", api_path.strip_prefix("/v1").unwrap_or(api_path)),
+        Provider::Gemini => {
+            let host = ["/v1beta", "/v1"]
+                .iter()
+                .find_map(|v| base.strip_suffix(v))
+                .unwrap_or(base);
+            format!("{host}{api_path}")
+        }
     };
     let full = match query {
         Some(q) if !q.is_empty() => format!("{path}?{q}"),
@@ -218,6 +228,7 @@ pub fn is_hop_or_owned(name: &HeaderName) -> bool {
 pub fn authenticate(u: &Upstream, headers: &mut HeaderMap) {
     headers.remove(header::AUTHORIZATION);
     headers.remove("x-api-key");
+    headers.remove(GOOG_API_KEY);
     if u.auth_type == crate::config::AuthType::OAuth {
         if let Some(t) = &u.oauth {
             match u.provider {
@@ -225,6 +236,7 @@ pub fn authenticate(u: &Upstream, headers: &mut HeaderMap) {
                     crate::oauth::shaping::apply_headers(headers, &t.access_token)
                 }
                 Provider::Openai => crate::oauth::chatgpt::apply_headers(headers, t, None),
+                Provider::Gemini => {} // refused by config validation
             }
         }
         return;
@@ -249,8 +261,18 @@ pub fn authenticate(u: &Upstream, headers: &mut HeaderMap) {
                 headers.insert(header::AUTHORIZATION, v);
             }
         }
+        Provider::Gemini => {
+            if let Ok(mut v) = HeaderValue::from_str(key) {
+                v.set_sensitive(true);
+                headers.insert(GOOG_API_KEY, v);
+            }
+        }
     }
 }
+
+/// The header Gemini's API key travels in (both ways: clients send the gateway key
+/// there, and Gemini upstreams get theirs there).
+pub const GOOG_API_KEY: &str = "x-goog-api-key";
 
 #[cfg(test)]
 mod tests {
@@ -285,6 +307,19 @@ mod tests {
                 .to_string(),
             "https://api.deepseek.com/v1/chat/completions"
         );
+        let g = up(Provider::Gemini, None);
+        let path = "/v1beta/models/gemini-2.5-pro:streamGenerateContent";
+        assert_eq!(
+            upstream_uri(&g, path, Some("alt=sse")).unwrap().to_string(),
+            "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-pro:streamGenerateContent?alt=sse"
+        );
+        let g = up(Provider::Gemini, Some("http://127.0.0.1:9/v1beta/"));
+        assert_eq!(
+            upstream_uri(&g, "/v1beta/models", None)
+                .unwrap()
+                .to_string(),
+            "http://127.0.0.1:9/v1beta/models"
+        );
     }
 
     #[test]
@@ -303,5 +338,10 @@ mod tests {
         authenticate(&up(Provider::Openai, None), &mut h);
         assert!(h.get("x-api-key").is_none());
         assert_eq!(h[header::AUTHORIZATION], "Bearer secret");
+        let mut h = HeaderMap::new();
+        h.insert(GOOG_API_KEY, HeaderValue::from_static("lgw_client"));
+        authenticate(&up(Provider::Gemini, None), &mut h);
+        assert_eq!(h[GOOG_API_KEY], "secret");
+        assert!(h.get(header::AUTHORIZATION).is_none());
     }
 }

@@ -13,6 +13,7 @@ mod chatgpt;
 mod cli;
 mod conversion;
 mod faults;
+mod formats;
 mod gemini_mock;
 mod governance;
 mod limits_cli;

@@ -103,7 +103,7 @@ impl Session {
         let request_id = new_request_id();
         let started = Instant::now();
         let snap = self.state.snapshot();
-        let caller = match authenticate(&self.state, &snap, &self.headers)
+        let caller = match authenticate(&self.state, &snap, &self.headers, None)
             .and_then(|c| c.require(Permission::Write).map(|()| c))
         {
             Ok(c) => c,
