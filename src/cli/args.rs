@@ -213,6 +213,8 @@ pub enum UpstreamCommand {
     /// `--provider openai --base-url URL` reaches any OpenAI-compatible service
     /// (DeepSeek, DashScope, OpenRouter, Ollama, vLLM); include the `/v1` part.
     /// `--provider openai --api responses` sends requests to the Responses API.
+    /// `--provider gemini` is a Gemini API key (Google AI Studio); `--base-url` is the
+    /// host, like GOOGLE_GEMINI_BASE_URL.
     /// `--type oauth --provider anthropic` logs in with a Claude Pro/Max subscription;
     /// `--type oauth --provider openai` with a ChatGPT Plus/Pro subscription (the login
     /// Codex CLI uses; served as a Responses upstream on the ChatGPT Codex backend).

@@ -325,7 +325,17 @@ impl Body for GatewayBody {
         match &self.kind {
             Kind::Full(Some(b)) => SizeHint::with_exact(b.len() as u64),
             Kind::Full(None) => SizeHint::with_exact(0),
-            Kind::Upstream(s) if s.conv.is_none() => s.inner.size_hint(),
+            // The part already read (a peeked start) counts too.
+            Kind::Upstream(s) if s.conv.is_none() => {
+                let inner = s.inner.size_hint();
+                let p = s.prefix.as_ref().map_or(0, |p| p.len() as u64);
+                let mut h = SizeHint::new();
+                h.set_lower(inner.lower() + p);
+                if let Some(u) = inner.upper() {
+                    h.set_upper(u + p);
+                }
+                h
+            }
             Kind::Upstream(_) => SizeHint::default(),
         }
     }

@@ -52,7 +52,7 @@ from pathlib import Path
 import pytest
 
 from claude_cli import MARKER, PROMPT, ProxyTrap
-from conftest import REPO, _die_with_parent, kill_group
+from conftest import REPO, Gateway, _die_with_parent, kill_group
 
 GEMINI = REPO / "tests/e2e/node_modules/.bin/gemini"
 GEMINI_TIMEOUT = 120  # seconds for one `gemini -p` run, start to finish
@@ -222,7 +222,7 @@ class GeminiRun:
 
 
 def run_gemini(
-    endpoint,
+    endpoint: Endpoint | Gateway,
     root: Path,
     *args: str,
     model: str = GEMINI_MODEL,

@@ -14,6 +14,7 @@ mod cli;
 mod conversion;
 mod faults;
 mod formats;
+mod gemini;
 mod gemini_mock;
 mod governance;
 mod limits_cli;
