@@ -5,11 +5,12 @@
 //! ```text
 //! bench_client load    --url http://127.0.0.1:P/v1/messages --body FILE [-H 'k: v']...
 //!                      [--conns 1] [--duration 5] [--warmup 1] [--rate R]
-//!                      [--expect-tail S | --expect-event NAME]
+//!                      [--expect-tail S | --expect-event NAME | --expect-data S]
 //! bench_client streams --url ... --body FILE [-H 'k: v']... [--n 1000]
 //!                      [--connect-concurrency 100] [--timeout 60] [--rss-pid PID]
-//!                      [--expect-tail S | --expect-event NAME]
-//! bench_client body    --format anthropic|openai|responses --model M [--stream] [--size-kb N] > FILE
+//!                      [--expect-tail S | --expect-event NAME | --expect-data S]
+//! bench_client body    --format anthropic|openai|responses|gemini --model M [--stream]
+//!                      [--size-kb N] > FILE
 //! ```
 //!
 //! `load` runs closed-loop (each connection sends its next request when the previous
@@ -19,9 +20,11 @@
 //! object on stdout. An answer counts as an error when its status is not 2xx, the
 //! connection fails, or (with `--expect-tail`) the body does not end with that text
 //! (e.g. `message_stop` or `[DONE]`) in its last 64 bytes, or (with `--expect-event`)
-//! its last SSE `event:` line does not name that event. The latter is for the Responses
-//! API, whose last event, `response.completed`, carries the whole response: its name is
-//! far from the end of the body. The answer's frames are kept (reference-counted, not
+//! its last SSE `event:` line does not name that event, or (with `--expect-data`) its
+//! last SSE `data:` line does not contain that text. `--expect-event` is for the
+//! Responses API, whose last event, `response.completed`, carries the whole response:
+//! its name is far from the end of the body. `--expect-data` is for Gemini, whose
+//! streams have no end marker: the last chunk must carry `finishReason`. The answer's frames are kept (reference-counted, not
 //! copied) and scanned after the answer's time has been taken.
 //!
 //! `streams` opens `--n` connections (at most `--connect-concurrency` connecting at a
@@ -35,6 +38,13 @@
 //! as a Responses request, as Codex sends one: `instructions`, `input` items (user and
 //! assistant `message`s, `function_call`, `function_call_output`), one `function` tool
 //! (`Read`, the tool the earlier turns call), `store: false` and `prompt_cache_key`.
+//! `--format gemini` writes it as a Gemini `generateContent` request, as Gemini CLI
+//! sends one: `contents` (`user` and `model` turns with `text`, `functionCall` and
+//! `functionResponse` parts), `systemInstruction`, one `functionDeclarations` tool
+//! (`Read`) and `generationConfig`. Gemini names the model and streaming in the URL
+//! (`/v1beta/models/M:generateContent`, `/v1beta/models/M:streamGenerateContent?alt=sse`),
+//! not in the body, so `--model` and `--stream` change nothing in a Gemini body; `load`
+//! and `streams` POST to the `--url` they are given, model and all.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -59,6 +69,8 @@ struct Target {
     expect_tail: Option<String>,
     /// The name the last SSE `event:` line must carry.
     expect_event: Option<String>,
+    /// A text the last SSE `data:` line must contain.
+    expect_data: Option<String>,
 }
 
 impl Target {
@@ -137,20 +149,32 @@ fn tail_ok(tail: &[u8], expect: Option<&str>) -> bool {
 }
 
 /// The value of the last SSE `event:` field in an answer made of `frames`, if any.
-/// Lines may be split across frames.
 fn last_event(frames: &[Bytes]) -> Option<Vec<u8>> {
+    last_field(frames, b"event:", 128)
+}
+
+/// The value of the last SSE `data:` field in an answer made of `frames`, if any.
+fn last_data(frames: &[Bytes]) -> Option<Vec<u8>> {
+    last_field(frames, b"data:", 1 << 20)
+}
+
+/// The value of the last line starting with `prefix` (`event:`, `data:`) in an answer
+/// made of `frames`, without one leading space and a trailing `\r`; lines longer than
+/// `max` bytes are ignored. Lines may be split across frames; only the bytes of lines
+/// that start with `prefix` are copied.
+fn last_field(frames: &[Bytes], prefix: &[u8], max: usize) -> Option<Vec<u8>> {
     let mut last = None;
-    // The current line's first bytes (enough to recognise `event:` and a name).
+    // The current line, while it may still be a `prefix` line of at most `max` bytes.
     let mut line: Vec<u8> = Vec::with_capacity(128);
-    let mut long = false;
-    let mut end_line = |line: &mut Vec<u8>, long: &mut bool| {
-        if !*long && let Some(rest) = line.strip_prefix(b"event:") {
-            let name = rest.strip_prefix(b" ").unwrap_or(rest);
-            let name = name.strip_suffix(b"\r").unwrap_or(name);
-            last = Some(name.to_vec());
+    let mut skip = false;
+    let mut end_line = |line: &mut Vec<u8>, skip: &mut bool| {
+        if !*skip && let Some(rest) = line.strip_prefix(prefix) {
+            let value = rest.strip_prefix(b" ").unwrap_or(rest);
+            let value = value.strip_suffix(b"\r").unwrap_or(value);
+            last = Some(value.to_vec());
         }
         line.clear();
-        *long = false;
+        *skip = false;
     };
     for f in frames {
         let mut rest = &f[..];
@@ -159,21 +183,25 @@ fn last_event(frames: &[Bytes]) -> Option<Vec<u8>> {
                 Some(i) => (&rest[..i], Some(i + 1)),
                 None => (rest, None),
             };
-            if line.len() + part.len() <= 128 {
-                line.extend_from_slice(part);
-            } else {
-                long = true;
+            if !skip {
+                if line.len() + part.len() <= max {
+                    line.extend_from_slice(part);
+                    let n = line.len().min(prefix.len());
+                    skip = line[..n] != prefix[..n];
+                } else {
+                    skip = true;
+                }
             }
             match done {
                 Some(i) => {
-                    end_line(&mut line, &mut long);
+                    end_line(&mut line, &mut skip);
                     rest = &rest[i..];
                 }
                 None => rest = &[],
             }
         }
     }
-    end_line(&mut line, &mut long);
+    end_line(&mut line, &mut skip);
     last
 }
 
@@ -195,7 +223,7 @@ async fn one(
     while let Some(frame) = body.frame().await {
         let frame = frame?;
         if let Some(d) = frame.data_ref() {
-            if t.expect_event.is_some() {
+            if t.expect_event.is_some() || t.expect_data.is_some() {
                 frames.push(d.clone());
             }
             if d.is_empty() {
@@ -221,7 +249,10 @@ async fn one(
         && tail_ok(&tail, t.expect_tail.as_deref())
         && t.expect_event
             .as_ref()
-            .is_none_or(|e| last_event(&frames).is_some_and(|l| l == e.as_bytes()));
+            .is_none_or(|e| last_event(&frames).is_some_and(|l| l == e.as_bytes()))
+        && t.expect_data
+            .as_deref()
+            .is_none_or(|e| last_data(&frames).is_some_and(|l| tail_ok(&l, Some(e))));
     Ok(Sample {
         status,
         ttfb: ttfb.unwrap_or(total),
@@ -499,8 +530,8 @@ async fn streams(t: Arc<Target>, o: StreamsOpts) -> serde_json::Value {
     })
 }
 
-/// A realistic request body in the shape of one of the three APIs (`anthropic`,
-/// `openai` for Chat Completions, `responses`).
+/// A realistic request body in the shape of one of the four APIs (`anthropic`,
+/// `openai` for Chat Completions, `responses`, `gemini`).
 fn make_body(format: &str, model: &str, stream: bool, size_kb: usize) -> serde_json::Value {
     let system = "You are Claude Code, Anthropic's official CLI for Claude. You are an \
                   interactive CLI tool that helps users with software engineering tasks.";
@@ -509,6 +540,9 @@ fn make_body(format: &str, model: &str, stream: bool, size_kb: usize) -> serde_j
     let anthropic = format == "anthropic";
     if format == "responses" {
         return responses_body(system, code, model, stream, size_kb);
+    }
+    if format == "gemini" {
+        return gemini_body(system, code, size_kb);
     }
     let mut messages: Vec<serde_json::Value> = Vec::new();
     let mut turn = 0usize;
@@ -635,6 +669,52 @@ fn responses_body(
     b
 }
 
+/// The Gemini request with the same content as [`make_body`]'s: the system prompt as
+/// `systemInstruction`, the same earlier turns (user text; model text and a
+/// `functionCall` of `Read`; its `functionResponse`; the model's answer) and the same
+/// last question; plus the `Read` declaration those turns call. The model and whether
+/// to stream are in the URL, not here.
+fn gemini_body(system: &str, code: &str, size_kb: usize) -> serde_json::Value {
+    let text = |role: &str, text: &str| json!({"role": role, "parts": [{"text": text}]});
+    let mut contents: Vec<serde_json::Value> = Vec::new();
+    let mut turn = 0usize;
+    let size = |m: &Vec<serde_json::Value>| serde_json::to_vec(m).map_or(0, |v| v.len());
+    while size_kb > 0 && size(&contents) < size_kb * 1024 {
+        let file = code.repeat(16);
+        contents.push(text(
+            "user",
+            &format!("Step {turn}: read src/lib{turn}.rs and explain it."),
+        ));
+        contents.push(json!({"role": "model", "parts": [
+            {"text": "I'll read the file."},
+            {"functionCall": {"name": "Read",
+                              "args": {"file_path": format!("/repo/src/lib{turn}.rs")}}}]}));
+        contents.push(json!({"role": "user", "parts": [
+            {"functionResponse": {"name": "Read", "response": {"output": file}}}]}));
+        contents.push(text(
+            "model",
+            "This file computes the sum of the first thousand squares and prints it.",
+        ));
+        turn += 1;
+    }
+    contents.push(text("user", "Write a haiku about benchmarks."));
+    json!({
+        "contents": contents,
+        "systemInstruction": {"parts": [{"text": system}]},
+        "tools": [{"functionDeclarations": [{
+            "name": "Read",
+            "description": "Reads a file from the local filesystem.",
+            "parameters": {
+                "type": "object",
+                "properties": {"file_path": {"type": "string",
+                    "description": "The absolute path to the file to read"}},
+                "required": ["file_path"]
+            }
+        }]}],
+        "generationConfig": {"maxOutputTokens": 1024, "temperature": 1.0},
+    })
+}
+
 fn main() -> Result<(), BoxError> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(cmd) = args.first().cloned() else {
@@ -694,6 +774,7 @@ fn main() -> Result<(), BoxError> {
         body,
         expect_tail: get("--expect-tail"),
         expect_event: get("--expect-event"),
+        expect_data: get("--expect-data"),
     });
     let threads = num("--threads", 0.0) as usize;
     let conns = num("--conns", 1.0) as usize;
@@ -735,7 +816,7 @@ fn main() -> Result<(), BoxError> {
 
 #[cfg(test)]
 mod tests {
-    use super::{Bytes, last_event};
+    use super::{Bytes, last_data, last_event};
 
     fn frames(parts: &[&str]) -> Vec<Bytes> {
         parts
@@ -761,5 +842,23 @@ mod tests {
         assert_eq!(last_event(&frames(&["data: [DONE]\n\n"])), None);
         // An `event:` text inside a data line is not an event line.
         assert_eq!(last_event(&frames(&["data: event: x\n\n"])), None);
+    }
+
+    #[test]
+    fn last_data_across_frames() {
+        let long = "x".repeat(500);
+        let f = frames(&[
+            "data: {\"a\":1}\r\n\r\ndata: {\"candidates\":[{\"",
+            &long,
+            "\",\"finishReason\":\"STOP\"}]}\r\n\r\n",
+        ]);
+        let last = last_data(&f).expect("a data line");
+        assert!(last.starts_with(b"{\"candidates\""));
+        assert!(last.ends_with(b"\"STOP\"}]}"));
+        assert_eq!(
+            last_data(&frames(&["event: x\ndata: [DONE]\n\n"])).as_deref(),
+            Some(&b"[DONE]"[..])
+        );
+        assert_eq!(last_data(&frames(&["event: message_stop\n\n"])), None);
     }
 }

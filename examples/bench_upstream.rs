@@ -1,5 +1,5 @@
-//! A fast mock Anthropic + OpenAI (Chat Completions and Responses) upstream for
-//! `scripts/bench.sh`.
+//! A fast mock Anthropic + OpenAI (Chat Completions and Responses) + Gemini upstream
+//! for `scripts/bench.sh`.
 //!
 //! Unlike `examples/mock_upstream.rs` (strict, for correctness tests), this one
 //! validates nothing and answers from canned bytes so that it is never the bottleneck
@@ -19,11 +19,20 @@
 //!   `response.content_part.added`, N × `response.output_text.delta`,
 //!   `response.output_text.done`, `response.content_part.done`,
 //!   `response.output_item.done`, `response.completed` with usage);
+//! - `POST /v1beta/models/{model}:generateContent` (any model, any path ending so): a
+//!   Gemini answer (one candidate with a text part, `finishReason`, `usageMetadata`,
+//!   `modelVersion`, `responseId`); `POST .../{model}:streamGenerateContent` (the
+//!   gateway asks `?alt=sse`; the query is not looked at): Gemini SSE, `data:` events
+//!   ending in `\r\n\r\n` without names, N chunks with a piece of text each (and the
+//!   prompt's usage, as Gemini sends it), then one with `finishReason` and the full
+//!   `usageMetadata`;
 //! - `GET /v1/models` (and `/models`): a one-model list in both shapes' spirit.
 //!
+//! No key is checked (`x-api-key`, `Authorization` and Gemini's `x-goog-api-key` alike).
 //! The request body is drained (it may be 400 KB) and scanned only for `"stream"`,
 //! unless the `x-bench-stream: 0|1` header says whether a stream is wanted (then the
-//! body is drained without being copied or scanned). Other per-request knobs, as
+//! body is drained without being copied or scanned). Gemini says it in the path
+//! (`:streamGenerateContent`), which wins over the header; its body is never scanned. Other per-request knobs, as
 //! headers (the gateway forwards them): `x-bench-deltas: N` (default `--deltas`) and
 //! `x-bench-interval-ms: MS` (pause before each delta; default 0, i.e. the whole answer
 //! at once), used to hold streams open.
@@ -32,7 +41,7 @@
 //! cargo run --release --example bench_upstream -- --port 0 --deltas 20 [--threads 2]
 //! ```
 //! prints `{"port": P, "anthropic": "http://127.0.0.1:P", "openai": "http://127.0.0.1:P/v1",
-//! "responses": "http://127.0.0.1:P/v1"}`
+//! "responses": "http://127.0.0.1:P/v1", "gemini": "http://127.0.0.1:P"}`
 //! on stdout, then serves until killed or until stdin closes (with `--stdin-lifeline`).
 
 use std::convert::Infallible;
@@ -69,6 +78,9 @@ struct Canned {
     /// The Responses stream for the default number of deltas. Its deltas differ (each
     /// has its own `sequence_number`), and so does its tail, so it is built per count.
     resp_stream: Arc<RespStream>,
+    gem_json: Bytes,
+    gem_delta: Bytes,
+    gem_tail: Vec<Bytes>,
     models: Bytes,
 }
 
@@ -225,6 +237,43 @@ fn data(v: &serde_json::Value) -> Bytes {
     Bytes::from(format!("data: {v}\n\n"))
 }
 
+/// A Gemini SSE event: `data:` only, CRLF line ends, as Google sends them.
+fn data_crlf(v: &serde_json::Value) -> Bytes {
+    Bytes::from(format!("data: {v}\r\n\r\n"))
+}
+
+const GEM_MODEL: &str = "gemini-2.5-flash";
+const GEM_RESPONSE_ID: &str = "t3OvaPL2Ft3Vz7IPqPXo-QY";
+
+/// A Gemini answer (or stream chunk): one candidate with one text part, `finishReason`
+/// when given, and `usageMetadata`.
+fn gem_chunk(text: &str, finish: Option<&str>, usage: serde_json::Value) -> serde_json::Value {
+    let mut candidate = serde_json::json!({
+        "content": {"parts": [{"text": text}], "role": "model"},
+        "index": 0
+    });
+    if let Some(f) = finish {
+        candidate["finishReason"] = serde_json::json!(f);
+    }
+    serde_json::json!({
+        "candidates": [candidate],
+        "usageMetadata": usage,
+        "modelVersion": GEM_MODEL,
+        "responseId": GEM_RESPONSE_ID
+    })
+}
+
+fn gem_usage(done: bool) -> serde_json::Value {
+    let prompt = serde_json::json!([{"modality": "TEXT", "tokenCount": 2095}]);
+    if done {
+        serde_json::json!({"promptTokenCount": 2095, "candidatesTokenCount": 503,
+                           "totalTokenCount": 2598, "promptTokensDetails": prompt})
+    } else {
+        serde_json::json!({"promptTokenCount": 2095, "totalTokenCount": 2095,
+                           "promptTokensDetails": prompt})
+    }
+}
+
 impl Canned {
     fn new(deltas: usize) -> Self {
         use serde_json::json;
@@ -351,6 +400,9 @@ impl Canned {
             oai_tail,
             resp_json: Bytes::from(resp_json.to_string()),
             resp_stream: Arc::new(RespStream::new(deltas)),
+            gem_json: Bytes::from(gem_chunk(TEXT, Some("STOP"), gem_usage(true)).to_string()),
+            gem_delta: data_crlf(&gem_chunk("Hello, world! ", None, gem_usage(false))),
+            gem_tail: vec![data_crlf(&gem_chunk("", Some("STOP"), gem_usage(true)))],
             models: Bytes::from(models.to_string()),
         }
     }
@@ -516,6 +568,8 @@ async fn handle(c: Arc<Canned>, req: Request<Incoming>) -> Result<Response<MockB
     let anthropic = path.ends_with("/messages");
     let openai = path.ends_with("/chat/completions");
     let responses = path.ends_with("/responses");
+    let gemini_stream = path.ends_with(":streamGenerateContent");
+    let gemini = gemini_stream || path.ends_with(":generateContent");
     if req.method() == http::Method::GET && path.ends_with("/models") {
         return Ok(respond(
             StatusCode::OK,
@@ -523,7 +577,7 @@ async fn handle(c: Arc<Canned>, req: Request<Incoming>) -> Result<Response<MockB
             MockBody::Full(Some(c.models.clone())),
         ));
     }
-    if !(anthropic || openai || responses) {
+    if !(anthropic || openai || responses || gemini) {
         return Ok(respond(
             StatusCode::NOT_FOUND,
             "application/json",
@@ -534,7 +588,12 @@ async fn handle(c: Arc<Canned>, req: Request<Incoming>) -> Result<Response<MockB
     }
     let deltas = header_num(&req, "x-bench-deltas").map_or(c.deltas, |n| n as usize);
     let interval = Duration::from_millis(header_num(&req, "x-bench-interval-ms").unwrap_or(0));
-    let said = header_num(&req, "x-bench-stream");
+    // Gemini's path says whether it streams.
+    let said = if gemini {
+        Some(u64::from(gemini_stream))
+    } else {
+        header_num(&req, "x-bench-stream")
+    };
     let mut body = req.into_body();
     let stream = match said {
         // Told by the client: drain the body frame by frame, without copying it.
@@ -554,6 +613,9 @@ async fn handle(c: Arc<Canned>, req: Request<Incoming>) -> Result<Response<MockB
     };
     if responses {
         return Ok(respond_responses(&c, stream, deltas, interval));
+    }
+    if gemini {
+        return Ok(respond_gemini(&c, stream, deltas, interval));
     }
     let resp = match (anthropic, stream) {
         (true, false) => respond(
@@ -639,6 +701,38 @@ fn respond_responses(
     )
 }
 
+/// A Gemini answer: the canned JSON, or the SSE chunks (no head: the first text chunk
+/// is the first event).
+fn respond_gemini(
+    c: &Canned,
+    stream: bool,
+    deltas: usize,
+    interval: Duration,
+) -> Response<MockBody> {
+    if !stream {
+        return respond(
+            StatusCode::OK,
+            "application/json; charset=UTF-8",
+            MockBody::Full(Some(c.gem_json.clone())),
+        );
+    }
+    respond(
+        StatusCode::OK,
+        "text/event-stream",
+        MockBody::Sse(SseBody {
+            head: Vec::new(),
+            delta: c.gem_delta.clone(),
+            each_delta: None,
+            tail: c.gem_tail.clone(),
+            deltas,
+            pos: 0,
+            interval,
+            sleep: None,
+            waited: false,
+        }),
+    )
+}
+
 fn main() -> std::io::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let arg = |name: &str| -> Option<String> {
@@ -669,6 +763,7 @@ fn main() -> std::io::Result<()> {
                 "anthropic": format!("http://127.0.0.1:{port}"),
                 "openai": format!("http://127.0.0.1:{port}/v1"),
                 "responses": format!("http://127.0.0.1:{port}/v1"),
+                "gemini": format!("http://127.0.0.1:{port}"),
             })
         );
         use std::io::Write;

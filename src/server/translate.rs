@@ -156,6 +156,11 @@ pub fn request_body(
             Shape::Chat | Shape::Completions => {
                 let mut v = chat.into_owned();
                 set_model(&mut v, upstream_model);
+                // Gemini's `topK` rides in Chat as `top_k` for the Anthropic and Gemini
+                // writers; OpenAI's Chat API refuses the field.
+                if let Some(o) = v.as_object_mut() {
+                    o.remove("top_k");
+                }
                 v
             }
         }

@@ -448,6 +448,19 @@ impl Shared {
         if parts.method == http::Method::GET && (path == "/v1beta/models" || path == "/v1/models") {
             return full(200, &gemini::models());
         }
+        if parts.method == http::Method::GET
+            && let Some(id) = path
+                .strip_prefix("/v1beta/models/")
+                .or_else(|| path.strip_prefix("/v1/models/"))
+        {
+            return match gemini::models()["models"]
+                .as_array()
+                .and_then(|ms| ms.iter().find(|m| m["name"] == format!("models/{id}")))
+            {
+                Some(m) => full(200, m),
+                None => self.error(404, "NOT_FOUND", &format!("models/{id} is not found")),
+            };
+        }
         let Some((_, model, method)) = gemini::route(path) else {
             return self.error(
                 404,
@@ -499,6 +512,8 @@ impl Shared {
         if let Some((status, body)) = &behavior.fail_with {
             return canned(*status, body);
         }
+        // The SDKs send nested fields in snake_case, which Google reads too.
+        let v = llm_gateway::convert::gemini::names::camel_case_fields(&v).into_owned();
         let reply = script(&v, Flavor::Gemini);
         if method == "generateContent" {
             return full(200, &gemini::response(model, &reply));
@@ -822,6 +837,7 @@ pub fn script(req: &Value, flavor: Flavor) -> Reply {
         "exec_command",
         "shell_command",
         "shell",
+        "run_shell_command",
         "get_weather",
     ];
     if let Some(tool) = tools

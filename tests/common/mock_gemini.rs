@@ -104,7 +104,14 @@ pub fn tools_as_chat(req: &Value) -> Vec<Value> {
         .into_iter()
         .flatten()
         .flat_map(|t| t["functionDeclarations"].as_array().into_iter().flatten())
-        .map(|d| json!({"name": d["name"], "parameters": d["parameters"]}))
+        .map(|d| {
+            let schema = if d["parameters"].is_object() {
+                &d["parameters"]
+            } else {
+                &d["parametersJsonSchema"]
+            };
+            json!({"name": d["name"], "parameters": schema})
+        })
         .collect()
 }
 

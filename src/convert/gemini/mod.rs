@@ -20,6 +20,7 @@
 //! so ids are made up per answer and results are matched back by the calls in the
 //! history.
 
+pub mod names;
 pub mod request_in;
 pub mod request_out;
 pub mod response_in;

@@ -17,11 +17,12 @@
 //! - `generationConfig`: `temperature`, `topP`, `maxOutputTokens`, `stopSequences`,
 //!   `seed`, `presencePenalty`, `frequencyPenalty`; `responseMimeType:
 //!   application/json` (with `responseSchema` / `responseJsonSchema`) → `response_format`;
-//!   `thinkingConfig` → `reasoning_effort`.
+//!   `thinkingConfig` → `reasoning_effort`; `topK` → `top_k`, an extension of Chat that
+//!   the Anthropic and Gemini writers read (a real Chat upstream never gets it).
 //!
 //! Refused: `candidateCount` above 1, `cachedContent` (a cache on Google's side), hosted
 //! tools (`googleSearch`, `codeExecution`, `urlContext`, …), `fileData` that is not an
-//! image. Dropped knowingly: `safetySettings`, `topK`, `responseModalities`,
+//! image. Dropped knowingly: `safetySettings`, `responseModalities`,
 //! `speechConfig`, `labels`, `thoughtSignature`s of text parts.
 
 use std::collections::{HashMap, VecDeque};
@@ -45,6 +46,8 @@ pub fn gemini_to_chat_request(
     model: &str,
     stream: bool,
 ) -> Result<(Value, GeminiClientCtx), ConvertError> {
+    // The SDKs send nested fields in snake_case, which Google accepts.
+    let body = super::names::camel_case_fields(body);
     let Some(obj) = body.as_object() else {
         return Err(ConvertError::Invalid(
             "request body must be a JSON object".into(),
@@ -411,6 +414,7 @@ fn generation_config(
         ("presencePenalty", "presence_penalty"),
         ("frequencyPenalty", "frequency_penalty"),
         ("maxOutputTokens", "max_tokens"),
+        ("topK", "top_k"),
     ] {
         if let Some(v) = g.get(from).filter(|v| v.is_number()) {
             out.insert(to.into(), v.clone());
@@ -527,7 +531,8 @@ mod tests {
         assert_eq!(c["reasoning_effort"], "medium");
         assert_eq!(c["stream"], true);
         assert_eq!(c["stream_options"]["include_usage"], true);
-        assert!(c.get("top_k").is_none() && c.get("safetySettings").is_none());
+        assert_eq!(c["top_k"], 40);
+        assert!(c.get("safetySettings").is_none());
     }
 
     #[test]

@@ -16,7 +16,8 @@
 //!   ([`super::schema`]) and names made valid ([`gemini_function_name`]);
 //! - `tool_choice` → `toolConfig.functionCallingConfig` (`auto` AUTO, `none` NONE,
 //!   `required` ANY, one named function ANY with `allowedFunctionNames`);
-//! - `temperature`, `top_p`, `max_tokens` / `max_completion_tokens`, `stop`, `seed`,
+//! - `temperature`, `top_p`, `top_k` (an extension a Gemini client's request carries),
+//!   `max_tokens` / `max_completion_tokens`, `stop`, `seed`,
 //!   `presence_penalty`, `frequency_penalty` → `generationConfig`; `response_format`
 //!   → `responseMimeType` (+ `responseSchema`); `reasoning_effort` →
 //!   `thinkingConfig` (`thinkingBudget` 0 / 1024 / 8192 / 24576, thoughts included).
@@ -377,6 +378,7 @@ fn generation_config(obj: &Map<String, Value>) -> Result<Map<String, Value>, Con
     for (from, to) in [
         ("temperature", "temperature"),
         ("top_p", "topP"),
+        ("top_k", "topK"),
         ("seed", "seed"),
         ("presence_penalty", "presencePenalty"),
         ("frequency_penalty", "frequencyPenalty"),

@@ -16,6 +16,8 @@
 //!   `const`, `oneOf`, …; string `enum`s), not beside `parametersJsonSchema`;
 //! - `toolConfig.functionCallingConfig`: a known `mode`; `allowedFunctionNames` only with
 //!   `ANY`;
+//! - field names in camelCase or snake_case (protobuf JSON accepts both; the SDKs send
+//!   nested ones in snake_case);
 //! - `generationConfig`: known fields; at most 5 `stopSequences`; `candidateCount` 1–8;
 //!   `responseSchema` only with `responseMimeType: application/json` (or `text/x.enum`).
 
@@ -102,6 +104,7 @@ const GENERATION: &[&str] = &[
     "speechConfig",
     "thinkingConfig",
     "mediaResolution",
+    "imageConfig",
 ];
 const TYPES: &[&str] = &[
     "STRING", "NUMBER", "INTEGER", "BOOLEAN", "ARRAY", "OBJECT", "NULL",
@@ -126,7 +129,9 @@ fn object<'a>(v: &'a Value, path: &str) -> Result<&'a Map<String, Value>, String
 
 /// Check a `generateContent` body for `model` (the URL's model, without `models/`).
 pub fn validate_gemini_request(body: &Value, model: &str) -> Res {
-    let top = object(body, "body")?;
+    // Protobuf JSON: each field under its camelCase or its snake_case name.
+    let body = crate::convert::gemini::names::camel_case_fields(body);
+    let top = object(&body, "body")?;
     known(top, "body", TOP)?;
     let contents = match top.get("contents") {
         Some(Value::Array(c)) if !c.is_empty() => c,
