@@ -44,6 +44,7 @@ MOCK_BIN = Path(os.environ.get("E2E_MOCK_BIN", REPO / "target/debug/examples/moc
 ANTHROPIC_UPSTREAM_KEY = "sk-ant-upstream-e2e-7f3a"
 OPENAI_UPSTREAM_KEY = "sk-openai-upstream-e2e-91bc"
 RESPONSES_UPSTREAM_KEY = "sk-responses-upstream-e2e-5d2e"
+GEMINI_UPSTREAM_KEY = "AIza-gemini-upstream-e2e-c41d"
 
 # Bounds, in seconds.
 START_TIMEOUT = 20  # a process must print its address within this
@@ -65,6 +66,10 @@ for _var in (
     "OPENAI_BASE_URL",
     "OPENAI_ORG_ID",
     "OPENAI_PROJECT_ID",
+    "GEMINI_API_KEY",
+    "GOOGLE_API_KEY",
+    "GOOGLE_GEMINI_BASE_URL",
+    "GOOGLE_GENAI_USE_VERTEXAI",
     "LLM_GATEWAY_CONFIG",
 ):
     os.environ.pop(_var, None)
@@ -80,6 +85,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "governance: usage ledger, limits and budgets (select with -m governance)")
     config.addinivalue_line("markers", "observability: request ids and /metrics (select with -m observability)")
     config.addinivalue_line("markers", "dashboard: /ui in headless Chromium (select with -m dashboard)")
+    config.addinivalue_line(
+        "markers", "gemini: google-genai, Gemini CLI, and clients on a Gemini upstream (select with -m gemini)"
+    )
 
 
 # --------------------------------------------------------------------------- processes
@@ -191,8 +199,8 @@ def http_json(method: str, url: str, body: object | None = None, timeout: float 
 
 @dataclass
 class MockApi:
-    """One mock upstream (Anthropic, OpenAI Chat or OpenAI Responses flavour) and its
-    control endpoints."""
+    """One mock upstream (Anthropic, OpenAI Chat, OpenAI Responses or Gemini flavour)
+    and its control endpoints."""
 
     base_url: str  # what `upstream add --base-url` gets
     root: str  # scheme://host:port, where /__mock/* lives
@@ -249,10 +257,11 @@ class Mocks:
     anthropic: MockApi
     openai: MockApi
     responses: MockApi  # the OpenAI Responses API mock
+    gemini: MockApi  # the Gemini API mock
     log: Path
 
     def all(self) -> list[MockApi]:
-        return [self.anthropic, self.openai, self.responses]
+        return [self.anthropic, self.openai, self.responses, self.gemini]
 
 
 _WORKDIR: Path | None = None  # for attaching logs to failure reports
@@ -282,6 +291,8 @@ def mocks(workdir: Path):
             OPENAI_UPSTREAM_KEY,
             "--responses-key",
             RESPONSES_UPSTREAM_KEY,
+            "--gemini-key",
+            GEMINI_UPSTREAM_KEY,
         ],
         env=dict(os.environ),
         stderr_path=log,
@@ -295,6 +306,7 @@ def mocks(workdir: Path):
             MockApi(urls["anthropic"], urls["anthropic"]),
             MockApi(urls["openai"], oai_root),
             MockApi(urls["responses"], resp_root),
+            MockApi(urls["gemini"], urls["gemini"]),
             log,
         )
     finally:
@@ -416,7 +428,7 @@ _GATEWAYS: list[Gateway] = []  # running ones, for the reset fixture
 
 
 def make_gateway(root: Path, name: str, mocks: Mocks, routes: list[list[str]] = ()) -> Gateway:
-    """A configured, running gateway in its own HOME, with the three mocks as upstreams."""
+    """A configured, running gateway in its own HOME, with the four mocks as upstreams."""
     if not GATEWAY_BIN.exists():
         pytest.exit(f"{GATEWAY_BIN} is missing: run `cargo build --bin llm-gateway` (scripts/e2e.sh does)", 2)
     home = root / name
@@ -438,6 +450,11 @@ def make_gateway(root: Path, name: str, mocks: Mocks, routes: list[list[str]] = 
         "upstream", "add", "--type", "api-key", "--provider", "openai", "--api", "responses",
         "--name", "resp", "--key", RESPONSES_UPSTREAM_KEY, "--base-url", mocks.responses.base_url,
         "--models", "gpt-5-codex,resp-*",
+    )  # fmt: skip
+    # `gemini-*` by family.
+    gw.cli(
+        "upstream", "add", "--type", "api-key", "--provider", "gemini", "--name", "gem",
+        "--key", GEMINI_UPSTREAM_KEY, "--base-url", mocks.gemini.base_url,
     )  # fmt: skip
     for r in routes:
         gw.cli("route", "add", *r)

@@ -100,9 +100,9 @@ def test_the_dashboard_shows_upstreams_failures_charts_and_costs(ui_gateway, moc
         sign_in(driver, admin)
         wait_until("the dashboard", lambda: by_id(driver, "dash").is_displayed(), driver=driver)
         states = wait_until(
-            "the three upstreams", lambda: (s := upstream_states(driver)) and len(s) == 3 and s, driver=driver
+            "the four upstreams", lambda: (s := upstream_states(driver)) and len(s) == 4 and s, driver=driver
         )
-        assert set(states) == {"ant", "oai", "resp"}, states
+        assert set(states) == {"ant", "oai", "resp", "gem"}, states
         assert states["oai"] == "ok", states
         assert "up" in by_id(driver, "tile-upstreams").text
 
@@ -161,7 +161,7 @@ def test_the_dashboard_fits_a_narrow_dark_window(ui_gateway):
     with chromium(width=390, height=900, dark=True) as driver:
         driver.get(ui_gateway.url + "/ui")
         sign_in(driver, admin)
-        wait_until("the upstreams", lambda: len(upstream_states(driver)) == 3, driver=driver)
+        wait_until("the upstreams", lambda: len(upstream_states(driver)) == 4, driver=driver)
         # Dark colours come from the system setting, and nothing is wider than the window.
         background = driver.execute_script("return getComputedStyle(document.body).backgroundColor")
         assert background != "rgb(245, 246, 248)", background

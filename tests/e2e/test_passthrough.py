@@ -430,8 +430,8 @@ def test_status_counts_the_traffic(
 
 
 def test_health_probes_every_upstream(gateway: Gateway):
-    """`llm-gateway health --json` exits 0 and finds the three mocks reachable (the
-    Responses one answers `/v1/models` like OpenAI's)."""
+    """`llm-gateway health --json` exits 0 and finds the four mocks reachable (the
+    Responses one answers `/v1/models` like OpenAI's, the Gemini one `/v1beta/models`)."""
     health = gateway.cli("health")
     assert health["healthy"] is True, health
-    assert {u["name"]: u["reachable"] for u in health["upstreams"]} == {"ant": True, "oai": True, "resp": True}
+    assert {u["name"]: u["reachable"] for u in health["upstreams"]} == {"ant": True, "oai": True, "resp": True, "gem": True}
