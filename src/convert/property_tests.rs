@@ -448,3 +448,42 @@ fn random_anthropic_requests_convert_to_valid_responses_requests() {
             .unwrap_or_else(|e| panic!("case {case}: {e}\n{body:#}\n{out:#}"));
     }
 }
+
+#[test]
+fn random_chat_and_anthropic_requests_convert_to_valid_gemini_requests_and_back() {
+    use super::gemini::{chat_to_gemini_request, gemini_to_chat_request};
+    let mut r = StdRng::seed_from_u64(41);
+    let model = "gemini-3-pro-preview";
+    let mut converted = 0;
+    for case in 0..CASES {
+        let chat = openai_request(&mut r);
+        let anthropic = anthropic_request(&mut r);
+        let via_chat = anthropic_to_openai_request(&anthropic, &opts_for(model, true))
+            .unwrap_or_else(|e| panic!("case {case}: {e}\n{anthropic:#}"));
+        for body in [chat, via_chat] {
+            let out = match chat_to_gemini_request(&body, &opts_for(model, false)) {
+                Ok((g, _)) => g,
+                // `n` > 1 and more than 5 stop sequences are refused, by design.
+                Err(ConvertError::Unsupported(_)) => continue,
+                Err(e) => panic!("case {case}: {e}\n{body:#}"),
+            };
+            converted += 1;
+            validate_gemini_request(&out, model)
+                .unwrap_or_else(|e| panic!("case {case}: {e}\n{body:#}\n{out:#}"));
+            // That Gemini request, as a Gemini client's, on to Chat and to Anthropic.
+            let (chat, _) = gemini_to_chat_request(&out, "gemini-x", r.random_bool(0.5))
+                .unwrap_or_else(|e| panic!("case {case}: {e}\n{out:#}"));
+            validate_openai_request(&chat)
+                .unwrap_or_else(|e| panic!("case {case}: {e}\n{out:#}\n{chat:#}"));
+            let ant = openai_to_anthropic_request(&chat, &opts_for("claude-x", true))
+                .unwrap_or_else(|e| panic!("case {case}: {e}\n{chat:#}"));
+            validate_anthropic_request(&ant)
+                .unwrap_or_else(|e| panic!("case {case}: {e}\n{chat:#}\n{ant:#}"));
+        }
+    }
+    assert!(
+        converted > CASES,
+        "only {converted} of {} converted",
+        2 * CASES
+    );
+}

@@ -156,6 +156,11 @@ pub fn usage_to_chat(u: &serde_json::Value) -> serde_json::Value {
 }
 
 #[cfg(test)]
+mod golden_tests;
+#[cfg(test)]
+mod property_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
