@@ -243,3 +243,43 @@ def test_codex_sees_upstream_error(gateway_codex_to_anthropic: Gateway, mocks: M
     assert any("mock refused this request" in e for e in run.errors), run.report
     assert len(posts(mocks.anthropic.since(mark))) == 1
     assert run.proxy_attempts == []
+
+
+@pytest.fixture(scope="module")
+def gateway_codex_to_gemini(workdir: Path, mocks: Mocks):
+    """Codex's default models sent to the Gemini mock as a Gemini 3 model."""
+    gw = make_gateway(
+        workdir,
+        "gateway-codex-to-gemini",
+        mocks,
+        routes=[["--match", "gpt-5*", "--upstream", "gem", "--model", "gemini-3-pro-preview"]],
+    )
+    try:
+        yield gw
+    finally:
+        gw.stop()
+
+
+def test_codex_on_gemini_upstream(gateway_codex_to_gemini: Gateway, mocks: Mocks, workdir: Path):
+    """Codex's Responses requests (function tools, the freeform `apply_patch`, hosted
+    tools) converted to Gemini: the strict mock takes every tool schema, and the
+    replayed call carries a thought signature Gemini 3 accepts."""
+    gw = gateway_codex_to_gemini
+    mark = mocks.gemini.mark()
+    run = run_codex(gw, workdir / "codex-to-gemini")
+
+    assert_codex_ran_the_tool(run)
+    assert run.errors == [], run.report
+    seen = posts(mocks.gemini.since(mark))
+    assert len(seen) == 2, seen
+    for req in seen:
+        assert req["path"] == "/v1beta/models/gemini-3-pro-preview:streamGenerateContent?alt=sse"
+        assert gw.key not in json.dumps(req["headers"])
+        names = [d["name"] for t in req["body"]["tools"] for d in t["functionDeclarations"]]
+        assert SHELL_TOOL in names, names
+    last = seen[-1]["body"]["contents"]
+    calls = [p for c in last for p in c["parts"] if "functionCall" in p]
+    results = [p for c in last for p in c["parts"] if "functionResponse" in p]
+    assert [p["functionCall"]["name"] for p in calls] == [SHELL_TOOL]
+    assert all(p.get("thoughtSignature") for p in calls), last
+    assert len(results) == 1 and MARKER in json.dumps(results[0])
