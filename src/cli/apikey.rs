@@ -179,7 +179,8 @@ fn add(
                 "Created gateway key {:?} ({}) with permissions {}{}.\n\n\
                  Key — shown only this once, store it now:\n\n    {}\n\n\
                  Claude Code:\n    export ANTHROPIC_BASE_URL={base}\n    export ANTHROPIC_AUTH_TOKEN={}\n\
-                 OpenAI SDK:\n    export OPENAI_BASE_URL={base}/v1\n    export OPENAI_API_KEY={}",
+                 OpenAI SDK:\n    export OPENAI_BASE_URL={base}/v1\n    export OPENAI_API_KEY={}\n\
+                 Gemini CLI:\n    export GOOGLE_GEMINI_BASE_URL={base}\n    export GEMINI_API_KEY={}",
                 stored.name,
                 stored.id,
                 perms(&stored.permissions),
@@ -188,6 +189,7 @@ fn add(
                     .map(|t| format!(", expiring {t}"))
                     .unwrap_or_default(),
                 ctx.out.bold(&key),
+                key,
                 key,
                 key,
             )

@@ -240,12 +240,13 @@ fn print_banner(
             s.push_str(&format!(
                 "\nFirst run: created gateway key {:?} ({}). It is shown only this once:\n\n    {key}\n\n\
                  Claude Code / Anthropic SDK:\n    export ANTHROPIC_BASE_URL={url}\n    export ANTHROPIC_AUTH_TOKEN={key}\n\
-                 OpenAI SDK:\n    export OPENAI_BASE_URL={url}/v1\n    export OPENAI_API_KEY={key}\n",
+                 OpenAI SDK:\n    export OPENAI_BASE_URL={url}/v1\n    export OPENAI_API_KEY={key}\n\
+                 Gemini CLI / google-genai:\n    export GOOGLE_GEMINI_BASE_URL={url}\n    export GEMINI_API_KEY={key}\n",
                 k.name, k.id
             ));
         }
         None => s.push_str(&format!(
-            "{} gateway key(s); clients use ANTHROPIC_BASE_URL={url} or OPENAI_BASE_URL={url}/v1\n",
+            "{} gateway key(s); clients use ANTHROPIC_BASE_URL={url}, OPENAI_BASE_URL={url}/v1 or GOOGLE_GEMINI_BASE_URL={url}\n",
             config.gateway_keys.len()
         )),
     }
