@@ -428,6 +428,12 @@ pub enum ServerCommand {
         /// Listen port [default: server.port in the config, 3847]; 0 picks a free one
         #[arg(long)]
         port: Option<u16>,
+        /// Serve HTTPS with this PEM certificate chain [default: server.tls.cert]
+        #[arg(long, value_name = "PEM", requires = "tls_key")]
+        tls_cert: Option<std::path::PathBuf>,
+        /// The certificate's PEM private key [default: server.tls.key]
+        #[arg(long, value_name = "PEM", requires = "tls_cert")]
+        tls_key: Option<std::path::PathBuf>,
     },
     /// Is a gateway running for this config, and where?
     Status,

@@ -9,8 +9,21 @@ use crate::server::{self, StartOptions};
 
 pub fn run(ctx: &Ctx, cmd: ServerCommand) -> CliResult {
     match cmd {
-        ServerCommand::Start { host, port } => {
-            server::start(ctx.store.clone(), StartOptions { host, port })?;
+        ServerCommand::Start {
+            host,
+            port,
+            tls_cert,
+            tls_key,
+        } => {
+            server::start(
+                ctx.store.clone(),
+                StartOptions {
+                    host,
+                    port,
+                    tls_cert,
+                    tls_key,
+                },
+            )?;
             Ok(())
         }
         ServerCommand::Status => {

@@ -65,15 +65,33 @@ impl AdminClient {
             .build()?;
         let uri: http::Uri = format!("{}{path}", self.info.url).parse()?;
         let token = format!("Bearer {}", self.info.admin_token);
+        // Over HTTPS, only the certificate in the server's own file is trusted.
+        let https = match &self.info.tls_cert {
+            Some(path) => Some(
+                hyper_rustls::HttpsConnectorBuilder::new()
+                    .with_tls_config(crate::server::tls::PinnedToFile::client_config(
+                        path.clone(),
+                    )?)
+                    .https_only()
+                    .enable_http1()
+                    .build(),
+            ),
+            None => None,
+        };
         rt.block_on(async move {
-            let client: Client<_, Empty<Bytes>> =
-                Client::builder(TokioExecutor::new()).build_http();
             let req = http::Request::get(uri)
                 .header(http::header::AUTHORIZATION, token)
-                .body(Empty::new())?;
-            let resp = tokio::time::timeout(Duration::from_secs(30), client.request(req))
+                .body(Empty::<Bytes>::new())?;
+            let sent = match https {
+                Some(c) => Client::builder(TokioExecutor::new()).build(c).request(req),
+                None => Client::builder(TokioExecutor::new())
+                    .build_http()
+                    .request(req),
+            };
+            let resp = tokio::time::timeout(Duration::from_secs(30), sent)
                 .await
-                .map_err(|_| anyhow!("the server did not answer within 30s"))??;
+                .map_err(|_| anyhow!("the server did not answer within 30s"))?
+                .map_err(|e| anyhow!(crate::upstream::error_chain(&e)))?;
             let status = resp.status();
             let body = resp.into_body().collect().await?.to_bytes();
             let v: Value = serde_json::from_slice(&body).context("the server sent invalid JSON")?;

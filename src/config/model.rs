@@ -77,6 +77,17 @@ pub struct ServerConfig {
     pub shutdown_grace_secs: u64,
     /// Threads serving requests; 0 = one per CPU, at most 8.
     pub workers: usize,
+    /// Serve HTTPS with this certificate and key (PEM files, reloaded when they change).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsConfig>,
+}
+
+/// `server.tls`: the certificate chain and private key, as PEM files.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    pub cert: std::path::PathBuf,
+    pub key: std::path::PathBuf,
 }
 
 impl Default for ServerConfig {
@@ -90,6 +101,7 @@ impl Default for ServerConfig {
             idle_stream_timeout_secs: 300,
             shutdown_grace_secs: 30,
             workers: 0,
+            tls: None,
         }
     }
 }
@@ -198,6 +210,11 @@ impl fmt::Display for BudgetPeriod {
 }
 
 impl GatewayKey {
+    /// Enabled and not expired: a request with it would be let in.
+    pub fn usable(&self) -> bool {
+        self.status == Status::Enabled && self.expires_at.is_none_or(|t| !t.is_past())
+    }
+
     /// Whether the key has any limit, budget or model list.
     pub fn has_limits(&self) -> bool {
         self.rpm.is_some()

@@ -26,6 +26,10 @@ pub struct RuntimeInfo {
     pub admin_token: String,
     pub started_at: Timestamp,
     pub version: String,
+    /// The certificate file when the server speaks HTTPS: the CLI trusts exactly the
+    /// certificate in it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_cert: Option<PathBuf>,
 }
 
 pub fn runtime_path(store: &ConfigStore) -> PathBuf {

@@ -25,6 +25,7 @@ pub mod responses_store;
 pub mod state;
 pub mod stats;
 pub mod stream_peek;
+pub mod tls;
 pub mod tokens;
 pub mod translate;
 pub mod ui;
@@ -46,10 +47,12 @@ use crate::util::{Timestamp, new_id};
 use admin::{RuntimeInfo, remove_runtime, runtime_path, write_runtime};
 use state::AppState;
 
-/// Where to listen, overriding the config.
+/// Where to listen (and with which certificate), overriding the config.
 pub struct StartOptions {
     pub host: Option<String>,
     pub port: Option<u16>,
+    pub tls_cert: Option<std::path::PathBuf>,
+    pub tls_key: Option<std::path::PathBuf>,
 }
 
 /// Run the server until SIGINT/SIGTERM, then drain and return.
@@ -122,13 +125,40 @@ async fn serve(
 ) -> anyhow::Result<()> {
     let host = opts.host.unwrap_or_else(|| config.server.host.clone());
     let port = opts.port.unwrap_or(config.server.port);
+    // TLS from the flags, else the config; a bad pair stops the start here.
+    let tls_files = match (opts.tls_cert, opts.tls_key, &config.server.tls) {
+        (Some(cert), Some(key), _) => Some(tls::TlsFiles { cert, key }),
+        // Relative paths in the config are relative to the config's directory.
+        (_, _, Some(t)) => Some(tls::TlsFiles {
+            cert: store.dir().join(&t.cert),
+            key: store.dir().join(&t.key),
+        }),
+        _ => None,
+    };
+    let tls = match tls_files {
+        Some(f) => Some(tls::Tls::new(f).context("cannot serve HTTPS")?),
+        None => None,
+    };
+    // Beyond loopback, a gateway with no usable key is refused before it binds.
+    let beyond_loopback = match host.parse::<std::net::IpAddr>() {
+        Ok(ip) => !ip.is_loopback(),
+        Err(_) => host != "localhost",
+    };
+    if beyond_loopback && !config.gateway_keys.iter().any(|k| k.usable()) {
+        anyhow::bail!(
+            "refusing to listen on {host}:{port}, beyond loopback, while no gateway key is \
+             enabled. Add one with `llm-gateway apikey add --name NAME` (or enable one)"
+        );
+    }
     let listener = TcpListener::bind((host.as_str(), port))
         .await
         .with_context(|| {
             format!("cannot listen on {host}:{port} (is another gateway running? try --port)")
         })?;
     let addr = listener.local_addr()?;
-    let url = format!("http://{}", client_addr(addr));
+    let exposed = !addr.ip().is_loopback();
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let url = format!("{scheme}://{}", client_addr(addr));
 
     let admin_token =
         keys::generate().map_err(|e| anyhow::anyhow!("OS random generator failed: {e}"))?;
@@ -141,13 +171,13 @@ async fn serve(
             admin_token: admin_token.clone(),
             started_at: Timestamp::now(),
             version: env!("CARGO_PKG_VERSION").into(),
+            tls_cert: tls.as_ref().map(|t| t.files.cert.clone()),
         },
     )
     .with_context(|| format!("cannot write {}", runtime_file.display()))?;
 
     let grace = Duration::from_secs(config.server.shutdown_grace_secs);
     let n_workers = workers::count(config.server.workers);
-    let exposed = !addr.ip().is_loopback();
     upstream::set_pool_slots(n_workers + 1);
     // The usage ledger beside the config file. Without it the server still serves
     // (rows are counted as dropped, and `status` says so).
@@ -167,10 +197,20 @@ async fn serve(
     )?);
     tokio::spawn(state.clone().watch());
     tokio::spawn(credentials::keep_fresh(state.clone()));
-    let mut workers = workers::Workers::start(n_workers, &state, grace)
+    let acceptor = tls.as_ref().map(|t| t.acceptor.clone());
+    if let Some(t) = &tls {
+        tokio::spawn(tls::Tls::watch(t.store.clone(), t.files.clone()));
+    }
+    let mut workers = workers::Workers::start(n_workers, &state, grace, acceptor)
         .context("cannot start the worker threads")?;
     tracing::debug!("serving on {n_workers} worker thread(s)");
-    print_banner(&url, &state.snapshot().config, first_key.as_ref(), exposed);
+    print_banner(
+        &url,
+        &state.snapshot().config,
+        first_key.as_ref(),
+        exposed,
+        tls.is_some(),
+    );
 
     let mut shutdown = std::pin::pin!(shutdown_signal());
     loop {
@@ -227,13 +267,20 @@ fn print_banner(
     config: &Config,
     first_key: Option<&(GatewayKey, String)>,
     exposed: bool,
+    tls: bool,
 ) {
     let mut s = format!(
         "llm-gateway {} listening on {url}\n",
         env!("CARGO_PKG_VERSION")
     );
-    if exposed {
+    if exposed && tls {
         s.push_str("Note: listening beyond loopback; every request still needs a gateway key.\n");
+    } else if exposed {
+        s.push_str(
+            "Warning: serving plain HTTP beyond loopback: gateway keys and prompts cross the \
+             network unencrypted. Serve HTTPS with --tls-cert and --tls-key (docs/team.md).\n",
+        );
+        tracing::warn!("serving plain HTTP beyond loopback; use --tls-cert and --tls-key");
     }
     match first_key {
         Some((k, key)) => {

@@ -19,9 +19,10 @@ use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
+use tokio_rustls::TlsAcceptor;
 
-use super::handler;
 use super::state::AppState;
+use super::{handler, tls};
 use crate::upstream;
 
 /// The running workers.
@@ -46,7 +47,14 @@ pub fn count(configured: usize) -> usize {
 impl Workers {
     /// Start `n` workers (pool slots 1..=n; slot 0 stays with the control runtime).
     /// Call [`upstream::set_pool_slots`] with `n + 1` before building the state.
-    pub fn start(n: usize, state: &Arc<AppState>, grace: Duration) -> std::io::Result<Self> {
+    ///
+    /// With a TLS acceptor, each worker does its connections' handshakes itself.
+    pub fn start(
+        n: usize,
+        state: &Arc<AppState>,
+        grace: Duration,
+        tls: Option<TlsAcceptor>,
+    ) -> std::io::Result<Self> {
         let mut inboxes = Vec::with_capacity(n);
         let mut threads = Vec::with_capacity(n);
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
@@ -54,9 +62,10 @@ impl Workers {
             let (tx, rx) = mpsc::unbounded_channel();
             let state = state.clone();
             let ready = ready_tx.clone();
+            let tls = tls.clone();
             let thread = std::thread::Builder::new()
                 .name(format!("lgw-worker-{slot}"))
-                .spawn(move || run(slot, rx, state, grace, ready))?;
+                .spawn(move || run(slot, rx, state, grace, tls, ready))?;
             inboxes.push(tx);
             threads.push(thread);
         }
@@ -125,6 +134,7 @@ fn run(
     mut inbox: mpsc::UnboundedReceiver<std::net::TcpStream>,
     state: Arc<AppState>,
     grace: Duration,
+    tls: Option<TlsAcceptor>,
     ready: std::sync::mpsc::Sender<std::io::Result<()>>,
 ) -> bool {
     upstream::enter_pool_slot(slot);
@@ -157,12 +167,39 @@ fn run(
             let _ = stream.set_nodelay(true);
             let state = state.clone();
             let svc = service_fn(move |req| handler::handle(state.clone(), req));
-            let conn = builder
-                .serve_connection_with_upgrades(TokioIo::new(stream), svc)
-                .into_owned();
-            let conn = graceful.watch(conn);
+            let Some(acceptor) = &tls else {
+                let conn = builder
+                    .serve_connection_with_upgrades(TokioIo::new(stream), svc)
+                    .into_owned();
+                let conn = graceful.watch(conn);
+                tokio::spawn(async move {
+                    if let Err(e) = conn.await {
+                        tracing::debug!("connection ended: {e}");
+                    }
+                });
+                continue;
+            };
+            // HTTPS: the handshake (bounded) on this worker, then the same serving;
+            // ALPN's `h2` or the client's preface picks the protocol.
+            let accept = acceptor.accept(stream);
+            let builder = builder.clone();
+            let watcher = graceful.watcher();
             tokio::spawn(async move {
-                if let Err(e) = conn.await {
+                let stream = match tokio::time::timeout(tls::HANDSHAKE_TIMEOUT, accept).await {
+                    Ok(Ok(s)) => s,
+                    Ok(Err(e)) => {
+                        tracing::debug!("TLS handshake failed: {e}");
+                        return;
+                    }
+                    Err(_) => {
+                        tracing::debug!("TLS handshake timed out");
+                        return;
+                    }
+                };
+                let conn = builder
+                    .serve_connection_with_upgrades(TokioIo::new(stream), svc)
+                    .into_owned();
+                if let Err(e) = watcher.watch(conn).await {
                     tracing::debug!("connection ended: {e}");
                 }
             });

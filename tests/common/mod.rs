@@ -8,6 +8,7 @@ pub mod fwdproxy;
 pub mod mock;
 pub mod oauth_mock;
 pub mod serve;
+pub mod tls;
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};

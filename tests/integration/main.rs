@@ -26,4 +26,5 @@ mod responses;
 mod responses_mock;
 mod responses_ws;
 mod routing;
+mod tls;
 mod usage_cli;
