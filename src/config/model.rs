@@ -80,6 +80,25 @@ pub struct ServerConfig {
     /// Serve HTTPS with this certificate and key (PEM files, reloaded when they change).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tls: Option<TlsConfig>,
+    /// Browser clients on other origins (off when no origin is listed).
+    #[serde(skip_serializing_if = "CorsConfig::is_off")]
+    pub cors: CorsConfig,
+}
+
+/// `server.cors`: which web origins may call the gateway from a browser.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CorsConfig {
+    /// Exact origins (`https://app.example.com`), or `*` for any (not with credentials).
+    pub allowed_origins: Vec<String>,
+    /// Let pages send cookies or HTTP auth (`Access-Control-Allow-Credentials`).
+    pub allow_credentials: bool,
+}
+
+impl CorsConfig {
+    pub fn is_off(&self) -> bool {
+        self.allowed_origins.is_empty() && !self.allow_credentials
+    }
 }
 
 /// `server.tls`: the certificate chain and private key, as PEM files.
@@ -102,6 +121,7 @@ impl Default for ServerConfig {
             shutdown_grace_secs: 30,
             workers: 0,
             tls: None,
+            cors: CorsConfig::default(),
         }
     }
 }

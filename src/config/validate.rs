@@ -15,6 +15,25 @@ pub fn problems(config: &Config) -> Vec<String> {
     if config.server.body_limit_mb == 0 {
         out.push("server.body_limit_mb must be at least 1".into());
     }
+    for o in &config.server.cors.allowed_origins {
+        if o == "*" {
+            if config.server.cors.allow_credentials {
+                out.push(
+                    "server.cors: `*` cannot go with allow_credentials (browsers refuse it); \
+                     list the origins"
+                        .into(),
+                );
+            }
+        } else if !(o.starts_with("https://") || o.starts_with("http://"))
+            || o.trim_end_matches('/').matches('/').count() != 2
+            || o.ends_with('/')
+        {
+            out.push(format!(
+                "server.cors.allowed_origins: {o:?} is not an origin (scheme://host[:port], \
+                 no path or trailing slash)"
+            ));
+        }
+    }
     if config.server.workers > 256 {
         out.push("server.workers must be at most 256 (0 = one per CPU)".into());
     }

@@ -56,6 +56,16 @@ pub async fn handle(
 ) -> Result<Response<GatewayBody>, Infallible> {
     let started = Instant::now();
     let request_id = request_id_of(req.headers());
+    // A browser's CORS preflight carries no key: answered from the config alone.
+    if super::cors::is_preflight(req.method(), req.headers()) {
+        let snap = state.snapshot();
+        return Ok(super::cors::preflight(
+            &snap.config.server.cors,
+            req.headers(),
+            &request_id,
+        ));
+    }
+    let origin = req.headers().get(http::header::ORIGIN).cloned();
     let endpoint = Endpoint::classify(req.method(), req.uri().path());
     let format = detect(req.uri().path(), req.uri().query(), req.headers());
     // For the refusal log line; cloning a Uri only bumps reference counts.
@@ -63,7 +73,7 @@ pub async fn handle(
     let uri = req.uri().clone();
 
     let result = dispatch(&state, endpoint, format, req, &request_id, started).await;
-    let resp = match result {
+    let mut resp = match result {
         Ok(r) => r,
         Err(e) => {
             tracing::info!(
@@ -79,6 +89,10 @@ pub async fn handle(
             e.into_response(format, &request_id)
         }
     };
+    if origin.is_some() {
+        let snap = state.snapshot();
+        super::cors::decorate(&snap.config.server.cors, origin.as_ref(), &mut resp);
+    }
     Ok(resp)
 }
 

@@ -14,6 +14,7 @@ pub mod accounting;
 pub mod admin;
 pub mod auth;
 pub mod body;
+pub mod cors;
 pub mod credentials;
 pub mod errors;
 pub mod format;

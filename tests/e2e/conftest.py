@@ -88,6 +88,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "gemini: google-genai, Gemini CLI, and clients on a Gemini upstream (select with -m gemini)"
     )
+    config.addinivalue_line("markers", "team: team mode: CORS from a browser, HTTPS, shared state (select with -m team)")
 
 
 # --------------------------------------------------------------------------- processes

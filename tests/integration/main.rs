@@ -12,6 +12,7 @@ mod admin_api;
 mod chatgpt;
 mod cli;
 mod conversion;
+mod cors;
 mod faults;
 mod formats;
 mod gemini;
