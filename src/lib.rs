@@ -10,6 +10,8 @@
 //! - [`ledger`] — the usage ledger (`usage.db`): one row per request, written off the
 //!   request path, read by `llm-gateway usage`;
 //! - [`server`] — the hyper listener: auth, format detection, proxying, admin surface;
+//! - [`shared`] — team mode's state in Redis: limits, budgets, cool-downs across
+//!   instances;
 //! - [`prices`] — the price table (built-in snapshot + config) and request cost;
 //! - [`router`] — which upstream serves which model;
 //! - [`upstream`] — the pooled HTTPS client, proxy settings and upstream credentials.
@@ -25,6 +27,7 @@ pub mod oauth;
 pub mod prices;
 pub mod router;
 pub mod server;
+pub mod shared;
 pub mod sse;
 pub mod upstream;
 pub mod util;

@@ -223,6 +223,21 @@ pub fn status(ctx: &Ctx) -> CliResult {
             }
             out.push_str(&t.render());
         }
+        let shared = &s["shared_state"];
+        if let Some(state) = shared["state"].as_str() {
+            out.push_str(&format!(
+                "\nshared state: {} at {}{}\n",
+                state,
+                shared["url"].as_str().unwrap_or("?"),
+                match (state, shared["last_error"].as_str()) {
+                    ("degraded", Some(e)) => format!(
+                        " since {} ({e}); limits and budgets count on this instance only",
+                        shared["since"].as_str().unwrap_or("?")
+                    ),
+                    _ => String::new(),
+                }
+            ));
+        }
         let dropped = s["ledger"]["dropped"].as_u64().unwrap_or(0);
         if dropped > 0 {
             out.push_str(&format!(

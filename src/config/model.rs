@@ -83,6 +83,40 @@ pub struct ServerConfig {
     /// Browser clients on other origins (off when no origin is listed).
     #[serde(skip_serializing_if = "CorsConfig::is_off")]
     pub cors: CorsConfig,
+    /// Where the server writes its runtime file and usage ledger; default the config's
+    /// directory. Set it when the config is mounted read-only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<std::path::PathBuf>,
+    /// `redis://HOST:PORT/DB`: key limits, budgets and upstream cool-downs shared with
+    /// every instance pointed at the same Redis (team mode). Read at start.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shared_state: Option<String>,
+    /// While Redis is unreachable: `open` (default) enforces limits and budgets on this
+    /// instance's own counts; `closed` refuses requests of keys that have a budget.
+    #[serde(skip_serializing_if = "FailMode::is_open")]
+    pub shared_state_fail: FailMode,
+    /// Longest wait for one Redis call before the request goes on without it.
+    #[serde(skip_serializing_if = "is_default_redis_timeout")]
+    pub shared_state_timeout_ms: u64,
+}
+
+fn is_default_redis_timeout(ms: &u64) -> bool {
+    *ms == 5
+}
+
+/// What to do about budgets while the shared state is unreachable.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FailMode {
+    #[default]
+    Open,
+    Closed,
+}
+
+impl FailMode {
+    pub fn is_open(&self) -> bool {
+        *self == FailMode::Open
+    }
 }
 
 /// `server.cors`: which web origins may call the gateway from a browser.
@@ -122,6 +156,10 @@ impl Default for ServerConfig {
             workers: 0,
             tls: None,
             cors: CorsConfig::default(),
+            data_dir: None,
+            shared_state: None,
+            shared_state_fail: FailMode::Open,
+            shared_state_timeout_ms: 5,
         }
     }
 }

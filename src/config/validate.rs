@@ -34,6 +34,20 @@ pub fn problems(config: &Config) -> Vec<String> {
             ));
         }
     }
+    if let Some(url) = &config.server.shared_state
+        && !(url.starts_with("redis://")
+            || url.starts_with("rediss://")
+            || url.starts_with("unix://"))
+    {
+        out.push(format!(
+            "server.shared_state must be a redis:// URL (redis://HOST:PORT/DB), not {:?}",
+            crate::shared::redact_url(url)
+        ));
+    }
+    if config.server.shared_state_timeout_ms == 0 || config.server.shared_state_timeout_ms > 10_000
+    {
+        out.push("server.shared_state_timeout_ms must be between 1 and 10000".into());
+    }
     if config.server.workers > 256 {
         out.push("server.workers must be at most 256 (0 = one per CPU)".into());
     }

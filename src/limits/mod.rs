@@ -378,6 +378,36 @@ impl Limiter {
     pub fn limits(&self, key_id: &str) -> Option<&KeyLimits> {
         self.keys.get(key_id).map(|e| &e.limits)
     }
+
+    /// What a shared (Redis) check of the key needs: its limits, its current budget
+    /// period and what this instance counts as spent in it (the seed of a shared
+    /// counter that does not exist yet). `None` for a key that counts nothing.
+    pub fn shared_view(&self, key_id: &str, now: SystemTime) -> Option<SharedView> {
+        let e = self.keys.get(key_id).filter(|e| e.limits.counts())?;
+        let mut c = lock(&e.counters);
+        c.roll(unix_secs(now));
+        Some(SharedView {
+            limits: e.limits.clone(),
+            period: c.period,
+            local_spent_usd: c.spent_usd,
+        })
+    }
+
+    /// Count a request the shared state admitted, so this instance's own counts stay
+    /// whole for when the shared state is unreachable.
+    pub fn note_admitted(&self, key_id: &str, now: SystemTime) {
+        if let Some(e) = self.keys.get(key_id).filter(|e| e.limits.counts()) {
+            lock(&e.counters).requests.add(unix_millis(now), 1);
+        }
+    }
+}
+
+/// See [`Limiter::shared_view`].
+#[derive(Clone, Debug)]
+pub struct SharedView {
+    pub limits: KeyLimits,
+    pub period: PeriodBounds,
+    pub local_spent_usd: f64,
 }
 
 /// Costs that are not a finite, positive number count as 0.

@@ -21,6 +21,7 @@ use crate::prices::{PriceTable, Tokens};
 pub struct Accounting {
     ledger: LedgerHandle,
     limiter: Limiter,
+    shared: Option<Arc<crate::shared::Shared>>,
     prices: Arc<PriceTable>,
     recorded: Arc<AtomicBool>,
     key_id: String,
@@ -53,6 +54,7 @@ impl Accounting {
         Accounting {
             ledger: rc.state.ledger.clone(),
             limiter: rc.snap.limiter.clone(),
+            shared: rc.state.shared.clone(),
             prices: rc.snap.prices.clone(),
             recorded: rc.recorded.clone(),
             key_id: rc.caller.id.clone(),
@@ -108,8 +110,13 @@ impl Accounting {
         });
         let total = usage.total_input() + usage.output;
         if total > 0 || cost.is_some_and(|c| c > 0.0) {
+            let now = SystemTime::now();
+            // Shared first: it seeds a missing counter from the local spend before this.
+            if let Some(s) = &self.shared {
+                s.settle(&self.limiter, &self.key_id, total, cost.unwrap_or(0.0), now);
+            }
             self.limiter
-                .settle(&self.key_id, total, cost.unwrap_or(0.0), SystemTime::now());
+                .settle(&self.key_id, total, cost.unwrap_or(0.0), now);
         }
         self.ledger.record(UsageRecord {
             at_ms: now_ms(),

@@ -33,7 +33,17 @@ pub struct RuntimeInfo {
 }
 
 pub fn runtime_path(store: &ConfigStore) -> PathBuf {
-    store.path().with_file_name("server.json")
+    data_dir(store).join("server.json")
+}
+
+/// Where the server writes (its runtime file and usage ledger): `server.data_dir`, else
+/// the config's directory. Relative to the config's directory.
+pub fn data_dir(store: &ConfigStore) -> PathBuf {
+    let configured = store.load().ok().and_then(|c| c.server.data_dir);
+    match configured {
+        Some(d) => store.dir().join(d),
+        None => store.dir().to_path_buf(),
+    }
 }
 
 pub fn write_runtime(path: &Path, info: &RuntimeInfo) -> std::io::Result<()> {
@@ -363,6 +373,7 @@ pub fn status(state: &AppState, snap: &Snapshot) -> Value {
             "written": state.ledger.written(),
             "dropped": state.ledger.dropped(),
         },
+        "shared_state": state.shared.as_ref().map(|s| s.status()),
     })
 }
 

@@ -163,6 +163,9 @@ async fn serve(
 
     let admin_token =
         keys::generate().map_err(|e| anyhow::anyhow!("OS random generator failed: {e}"))?;
+    let data_dir = admin::data_dir(&store);
+    std::fs::create_dir_all(&data_dir)
+        .with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
     let runtime_file = runtime_path(&store);
     write_runtime(
         &runtime_file,
@@ -182,7 +185,7 @@ async fn serve(
     upstream::set_pool_slots(n_workers + 1);
     // The usage ledger beside the config file. Without it the server still serves
     // (rows are counted as dropped, and `status` says so).
-    let ledger = match crate::ledger::Ledger::open(store.dir(), config.usage.retention_days) {
+    let ledger = match crate::ledger::Ledger::open(&data_dir, config.usage.retention_days) {
         Ok(l) => Some(l),
         Err(e) => {
             tracing::warn!("usage ledger unavailable, requests are not recorded: {e}");
@@ -197,6 +200,9 @@ async fn serve(
         ledger,
     )?);
     tokio::spawn(state.clone().watch());
+    if state.shared.is_some() {
+        tokio::spawn(share_cooldowns(state.clone()));
+    }
     tokio::spawn(credentials::keep_fresh(state.clone()));
     let acceptor = tls.as_ref().map(|t| t.acceptor.clone());
     if let Some(t) = &tls {
@@ -249,6 +255,46 @@ async fn serve(
     }
     remove_runtime(&runtime_file);
     Ok(())
+}
+
+/// Apply the upstream cool-downs other instances learnt (team mode), every
+/// [`crate::shared::COOLDOWN_POLL`].
+async fn share_cooldowns(state: Arc<AppState>) {
+    let Some(shared) = state.shared.clone() else {
+        return;
+    };
+    let mut tick = tokio::time::interval(crate::shared::COOLDOWN_POLL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let snap = state.snapshot();
+        let ids: Vec<String> = snap
+            .config
+            .enabled_upstreams()
+            .map(|u| u.id.clone())
+            .collect();
+        let Ok(untils) = shared.cooldowns(&ids).await else {
+            continue;
+        };
+        let now_ms = crate::limits::unix_millis(std::time::SystemTime::now());
+        let now = tokio::time::Instant::now();
+        for (id, until) in ids.iter().zip(untils) {
+            let Some(until) = until.filter(|u| *u > now_ms) else {
+                continue;
+            };
+            let Some(stats) = snap.stats(id) else {
+                continue;
+            };
+            let rest = Duration::from_millis(until - now_ms);
+            let mut h = stats.health();
+            if h.cooling_until(now)
+                .is_none_or(|t| t + Duration::from_millis(50) < now + rest)
+            {
+                h.cool_down(now, rest);
+                tracing::info!(upstream = %id, "rate limited (learnt from another instance); resting {}ms", rest.as_millis());
+            }
+        }
+    }
 }
 
 /// Where a client on this machine reaches a listen address.

@@ -186,9 +186,23 @@ async fn route(
     let model = model.to_string();
     // The key's limits, budget and model list, before anything is sent upstream.
     if !endpoint.is_count() {
-        snap.limiter
-            .check(&rc.caller.id, &model, std::time::SystemTime::now())
-            .map_err(GatewayError::from)?;
+        let now = std::time::SystemTime::now();
+        match &rc.state.shared {
+            None => {
+                snap.limiter
+                    .check(&rc.caller.id, &model, now)
+                    .map_err(GatewayError::from)?;
+            }
+            Some(shared) => {
+                shared
+                    .check(&snap.limiter, &rc.caller.id, &model, now)
+                    .await
+                    .map_err(|e| match e {
+                        crate::shared::CheckError::Refused(r) => GatewayError::from(r),
+                        crate::shared::CheckError::Unavailable(m) => GatewayError::Unavailable(m),
+                    })?;
+            }
+        }
     }
 
     let resolution = snap
@@ -568,10 +582,16 @@ async fn attempt_all(
                 Verdict::RateLimited => {
                     let rest = ratelimit::cooldown(resp.headers(), std::time::SystemTime::now());
                     stats.health().cool_down(now, rest);
+                    if let Some(s) = &state.shared {
+                        s.publish_cooldown(&upstream.id, rest);
+                    }
                     tracing::info!(id = %request_id, upstream = %upstream.name, "rate limited; resting {}s", rest.as_secs());
                 }
                 Verdict::RestFor(rest) => {
                     stats.health().cool_down(now, rest);
+                    if let Some(s) = &state.shared {
+                        s.publish_cooldown(&upstream.id, rest);
+                    }
                     tracing::info!(id = %request_id, upstream = %upstream.name, "rate limited inside its stream; resting {}ms", rest.as_millis());
                 }
                 Verdict::AuthRefused if tokens.is_some() && !refreshed_after_401 => {

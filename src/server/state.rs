@@ -70,6 +70,8 @@ pub struct AppState {
     /// The ledger's database, for seeding the limits of keys that appear on reload
     /// (never on the request path).
     ledger_db: Mutex<Option<Ledger>>,
+    /// Team mode: limits, budgets and cool-downs shared through Redis.
+    pub shared: Option<Arc<crate::shared::Shared>>,
 }
 
 impl AppState {
@@ -83,6 +85,22 @@ impl AppState {
     ) -> anyhow::Result<Self> {
         let control = tokio::runtime::Handle::try_current()
             .map_err(|_| anyhow::anyhow!("the server state needs a running runtime"))?;
+        let shared = match &config.server.shared_state {
+            Some(url) => Some(Arc::new(
+                crate::shared::Shared::new(
+                    url,
+                    std::time::Duration::from_millis(config.server.shared_state_timeout_ms),
+                    config.server.shared_state_fail,
+                )
+                .map_err(|e| {
+                    anyhow::anyhow!(
+                        "server.shared_state {:?}: {e}",
+                        crate::shared::redact_url(url)
+                    )
+                })?,
+            )),
+            None => None,
+        };
         let client = Arc::new(UpstreamClient::new(&config.environment, &config.server)?);
         let upstream_stats = Mutex::new(HashMap::new());
         let key_stats = Mutex::new(HashMap::new());
@@ -116,6 +134,7 @@ impl AppState {
             responses: Default::default(),
             ledger: handle,
             ledger_db,
+            shared,
         })
     }
 

@@ -7,6 +7,7 @@ pub mod chatgpt_mock;
 pub mod fwdproxy;
 pub mod mock;
 pub mod oauth_mock;
+pub mod redis;
 pub mod serve;
 pub mod tls;
 

@@ -27,5 +27,6 @@ mod responses;
 mod responses_mock;
 mod responses_ws;
 mod routing;
+mod shared;
 mod tls;
 mod usage_cli;

@@ -1,0 +1,504 @@
+//! Team mode's shared state in Redis (`server.shared_state: redis://…`): what several
+//! gateway instances behind one load balancer must agree on.
+//!
+//! - **Key limits and budgets**: each key's requests and tokens per minute (one-second
+//!   buckets in a hash, like [`crate::limits::window`]) and its spend in the current
+//!   budget period (integer micro-dollars), checked and counted by one Lua script per
+//!   request, so two instances never both admit the last request of a minute
+//!   (no read-modify-write from the gateway). Tokens and cost are added when an answer
+//!   ends, by a second script, off the request path.
+//! - **Upstream cool-downs**: a 429 learnt by one instance (`until` in Unix ms, expiring
+//!   with it) is read by every instance every [`COOLDOWN_POLL`].
+//!
+//! Breakers stay per instance, and so does the usage ledger (each instance writes its
+//! own `usage.db`; docs/team.md says how to gather them).
+//!
+//! **Redis down or slow.** Every call is bounded by `server.shared_state_timeout_ms`. A
+//! call that fails or times out marks the instance *degraded* (once in the log, in
+//! `status`), and the request goes on with this instance's own counters, which are
+//! always kept (fail-open); with `shared_state_fail: closed`, requests of keys that
+//! have a budget are refused instead. The next call that succeeds marks it healthy
+//! again: recovery needs nothing but Redis coming back (the connection manager
+//! reconnects by itself).
+//!
+//! Connections: each worker thread keeps its own multiplexed connection (made on first
+//! use, on that thread's runtime), so a check never hops threads.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+
+use crate::config::FailMode;
+use crate::limits::{Admit, Limiter, Refusal, unix_millis};
+use crate::util::Timestamp;
+
+/// How often cool-downs learnt by other instances are read.
+pub const COOLDOWN_POLL: Duration = Duration::from_millis(500);
+
+/// Prefix of every key the gateway writes.
+const NS: &str = "lgw";
+
+/// Check (and count) one request of a key. KEYS: requests hash, tokens hash, spend.
+/// ARGV: now (s), rpm, tpm, budget (µ$) — each -1 when unset —, the spend to start
+/// from when the period's counter does not exist yet (µ$), the counter's TTL (s).
+/// Returns {0, requests, spent} to admit; {1, spent, 0} over budget; {2, tokens,
+/// retry} over tpm; {3, requests, retry} over rpm.
+const CHECK: &str = r#"
+local now = tonumber(ARGV[1])
+local function used(key)
+  local total, buckets = 0, {}
+  local v = redis.call('HGETALL', key)
+  for i = 1, #v, 2 do
+    local s, c = tonumber(v[i]), tonumber(v[i + 1])
+    if s + 61 <= now then
+      redis.call('HDEL', key, v[i])
+    else
+      total = total + c
+      buckets[#buckets + 1] = {s, c}
+    end
+  end
+  return total, buckets
+end
+local function retry_after(total, buckets, max_total)
+  table.sort(buckets, function(a, b) return a[1] < b[1] end)
+  for _, b in ipairs(buckets) do
+    total = total - b[2]
+    if total <= max_total then return math.max(1, b[1] + 61 - now) end
+  end
+  return 1
+end
+local budget = tonumber(ARGV[4])
+local spent = 0
+if budget >= 0 then
+  local s = redis.call('GET', KEYS[3])
+  if not s then
+    redis.call('SET', KEYS[3], ARGV[5], 'EX', ARGV[6])
+    s = ARGV[5]
+  end
+  spent = tonumber(s)
+  if spent >= budget then return {1, spent, 0} end
+end
+local tpm = tonumber(ARGV[3])
+if tpm >= 0 then
+  local t, tb = used(KEYS[2])
+  if t >= tpm then return {2, t, retry_after(t, tb, tpm - 1)} end
+end
+local rpm = tonumber(ARGV[2])
+local r = 0
+if rpm >= 0 then
+  local rb
+  r, rb = used(KEYS[1])
+  if r >= rpm then return {3, r, retry_after(r, rb, rpm - 1)} end
+  redis.call('HINCRBY', KEYS[1], now, 1)
+  redis.call('EXPIRE', KEYS[1], 120)
+end
+return {0, r + 1, spent}
+"#;
+
+/// Charge an answer. KEYS: tokens hash, spend. ARGV: now (s), tokens, cost (µ$), the
+/// spend to start from (µ$), the spend counter's TTL (s), "1" when the key has a budget.
+const SETTLE: &str = r#"
+if tonumber(ARGV[2]) > 0 then
+  redis.call('HINCRBY', KEYS[1], ARGV[1], ARGV[2])
+  redis.call('EXPIRE', KEYS[1], 120)
+end
+if ARGV[6] == '1' and tonumber(ARGV[3]) > 0 then
+  if redis.call('EXISTS', KEYS[2]) == 0 then
+    redis.call('SET', KEYS[2], ARGV[4], 'EX', ARGV[5])
+  end
+  redis.call('INCRBY', KEYS[2], ARGV[3])
+end
+return 1
+"#;
+
+/// Distinguishes instances of [`Shared`] in the per-thread connection table.
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+thread_local! {
+    /// This thread's connection to each shared state (by [`Shared::id`]).
+    static CONNECTIONS: RefCell<HashMap<u64, ConnectionManager>> = RefCell::new(HashMap::new());
+}
+
+fn micros(usd: f64) -> i64 {
+    if usd.is_finite() && usd > 0.0 {
+        (usd * 1e6).round() as i64
+    } else {
+        0
+    }
+}
+
+/// `redis://user:secret@host` → `redis://user:***@host`.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s + 3 => {
+            let creds = &url[s + 3..at];
+            let user = creds.split(':').next().unwrap_or("");
+            format!("{}{user}:***{}", &url[..s + 3], &url[at..])
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// Whether the shared state answers, as `status` shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SharedStatus {
+    pub url: String,
+    /// `ok` or `degraded`.
+    pub state: &'static str,
+    pub since: Timestamp,
+    pub last_error: Option<String>,
+    pub failures: u64,
+    pub fail_mode: FailMode,
+}
+
+#[derive(Debug)]
+struct HealthInfo {
+    since: SystemTime,
+    last_error: Option<String>,
+}
+
+/// The shared state; one per server, made at start.
+pub struct Shared {
+    id: u64,
+    client: redis::Client,
+    url: String,
+    timeout: Duration,
+    fail: FailMode,
+    ok: AtomicBool,
+    failures: AtomicU64,
+    info: Mutex<HealthInfo>,
+    check: redis::Script,
+    settle: redis::Script,
+}
+
+/// Why a shared check could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum SharedError {
+    #[error("Redis did not answer within {0} ms")]
+    Timeout(u64),
+    #[error("Redis: {0}")]
+    Redis(#[from] redis::RedisError),
+}
+
+impl Shared {
+    /// Parse the URL (no connection is made here).
+    pub fn new(url: &str, timeout: Duration, fail: FailMode) -> Result<Shared, redis::RedisError> {
+        Ok(Shared {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            client: redis::Client::open(url)?,
+            url: redact_url(url),
+            timeout,
+            fail,
+            ok: AtomicBool::new(true),
+            failures: AtomicU64::new(0),
+            info: Mutex::new(HealthInfo {
+                since: SystemTime::now(),
+                last_error: None,
+            }),
+            check: redis::Script::new(CHECK),
+            settle: redis::Script::new(SETTLE),
+        })
+    }
+
+    /// This thread's connection (made lazily, on this thread's runtime).
+    fn conn(&self) -> Result<ConnectionManager, SharedError> {
+        CONNECTIONS.with(|c| {
+            if let Some(m) = c.borrow().get(&self.id) {
+                return Ok(m.clone());
+            }
+            let config = ConnectionManagerConfig::new()
+                .set_connection_timeout(Some(Duration::from_millis(500)))
+                .set_response_timeout(Some(self.timeout.max(Duration::from_millis(50))))
+                .set_number_of_retries(2)
+                .set_max_delay(Duration::from_secs(2));
+            let m = ConnectionManager::new_lazy_with_config(self.client.clone(), config)?;
+            c.borrow_mut().insert(self.id, m.clone());
+            Ok(m)
+        })
+    }
+
+    /// Run one call, bounded, and keep the health up to date.
+    async fn call<T, F>(&self, f: impl FnOnce(ConnectionManager) -> F) -> Result<T, SharedError>
+    where
+        F: Future<Output = redis::RedisResult<T>>,
+    {
+        let result = match self.conn() {
+            Ok(conn) => match tokio::time::timeout(self.timeout, f(conn)).await {
+                Ok(r) => r.map_err(SharedError::from),
+                Err(_) => Err(SharedError::Timeout(self.timeout.as_millis() as u64)),
+            },
+            Err(e) => Err(e),
+        };
+        match &result {
+            Ok(_) => self.mark_ok(),
+            Err(e) => self.mark_failed(e),
+        }
+        result
+    }
+
+    fn mark_ok(&self) {
+        if !self.ok.swap(true, Ordering::Relaxed) {
+            if let Ok(mut i) = self.info.lock() {
+                i.since = SystemTime::now();
+            }
+            tracing::info!(url = %self.url, "shared state reachable again; limits are shared");
+        }
+    }
+
+    fn mark_failed(&self, e: &SharedError) {
+        self.failures.fetch_add(1, Ordering::Relaxed);
+        let was_ok = self.ok.swap(false, Ordering::Relaxed);
+        if let Ok(mut i) = self.info.lock() {
+            if was_ok {
+                i.since = SystemTime::now();
+            }
+            i.last_error = Some(e.to_string());
+        }
+        if was_ok {
+            tracing::warn!(
+                url = %self.url,
+                "shared state unavailable ({e}); degraded: limits and budgets count on this instance only ({})",
+                match self.fail {
+                    FailMode::Open => "fail-open",
+                    FailMode::Closed => "fail-closed: keys with a budget are refused",
+                }
+            );
+        }
+    }
+
+    pub fn status(&self) -> SharedStatus {
+        let (since, last_error) = self
+            .info
+            .lock()
+            .map(|i| (i.since, i.last_error.clone()))
+            .unwrap_or((SystemTime::now(), None));
+        SharedStatus {
+            url: self.url.clone(),
+            state: if self.ok.load(Ordering::Relaxed) {
+                "ok"
+            } else {
+                "degraded"
+            },
+            since: Timestamp(since),
+            last_error,
+            failures: self.failures.load(Ordering::Relaxed),
+            fail_mode: self.fail,
+        }
+    }
+
+    /// The key's limits, checked (and the request counted) across every instance; on
+    /// this instance's counters while Redis is unreachable (see the module docs).
+    pub async fn check(
+        &self,
+        limiter: &Limiter,
+        key_id: &str,
+        model: &str,
+        now: SystemTime,
+    ) -> Result<Admit, CheckError> {
+        // The model list is the config's; a key that counts nothing needs no call.
+        if limiter.limits(key_id).is_none_or(|l| !l.allows(model)) {
+            return limiter
+                .check(key_id, model, now)
+                .map_err(CheckError::Refused);
+        }
+        let Some(view) = limiter.shared_view(key_id, now) else {
+            return limiter
+                .check(key_id, model, now)
+                .map_err(CheckError::Refused);
+        };
+        let l = &view.limits;
+        let now_s = unix_millis(now) / 1000;
+        let ttl = (view.period.end - now_s as i64).max(60) + 86_400;
+        let keys = key_names(key_id, view.period.start);
+        let result: Result<(i64, i64, i64), SharedError> = self
+            .call(|mut conn| async move {
+                self.check
+                    .key(&keys[0])
+                    .key(&keys[1])
+                    .key(&keys[2])
+                    .arg(now_s)
+                    .arg(l.rpm.map_or(-1, |v| v as i64))
+                    .arg(l.tpm.map_or(-1, |v| v as i64))
+                    .arg(l.budget_usd.map_or(-1, micros))
+                    .arg(micros(view.local_spent_usd))
+                    .arg(ttl)
+                    .invoke_async(&mut conn)
+                    .await
+            })
+            .await;
+        match result {
+            Ok((0, requests, _)) => {
+                limiter.note_admitted(key_id, now);
+                Ok(Admit {
+                    remaining_requests: l.rpm.map(|r| r.saturating_sub(requests.max(0) as u64)),
+                    remaining_tokens: None,
+                })
+            }
+            Ok((1, spent, _)) => Err(CheckError::Refused(Refusal::Budget {
+                key: l.name.clone(),
+                budget_usd: l.budget_usd.unwrap_or(0.0),
+                spent_usd: spent as f64 / 1e6,
+                period: l.budget_period,
+                resets_at: view.period.resets_at(),
+            })),
+            Ok((2, used, retry)) => Err(CheckError::Refused(Refusal::Tpm {
+                key: l.name.clone(),
+                limit: l.tpm.unwrap_or(0),
+                used: used.max(0) as u64,
+                retry_after_secs: retry.max(1) as u64,
+            })),
+            Ok((_, _, retry)) => Err(CheckError::Refused(Refusal::Rpm {
+                key: l.name.clone(),
+                limit: l.rpm.unwrap_or(0),
+                retry_after_secs: retry.max(1) as u64,
+            })),
+            Err(e) => {
+                if self.fail == FailMode::Closed && l.budget_usd.is_some() {
+                    return Err(CheckError::Unavailable(format!(
+                        "gateway key {:?} has a budget, which is kept in the shared state, \
+                         and the shared state is unavailable ({e}); try again shortly",
+                        l.name
+                    )));
+                }
+                limiter
+                    .check(key_id, model, now)
+                    .map_err(CheckError::Refused)
+            }
+        }
+    }
+
+    /// Charge an answer's tokens and cost to the shared counters (fire and forget, on
+    /// the current runtime). Call before charging the local limiter.
+    pub fn settle(
+        self: &std::sync::Arc<Self>,
+        limiter: &Limiter,
+        key_id: &str,
+        tokens: u64,
+        cost_usd: f64,
+        now: SystemTime,
+    ) {
+        let Some(view) = limiter.shared_view(key_id, now) else {
+            return;
+        };
+        if tokens == 0 && micros(cost_usd) == 0 {
+            return;
+        }
+        let now_s = unix_millis(now) / 1000;
+        let ttl = (view.period.end - now_s as i64).max(60) + 86_400;
+        let keys = key_names(key_id, view.period.start);
+        let has_budget = if view.limits.budget_usd.is_some() {
+            "1"
+        } else {
+            "0"
+        };
+        let seed = micros(view.local_spent_usd);
+        let cost = micros(cost_usd);
+        let this = self.clone();
+        // Off the request path; never from outside a runtime (a body dropped late).
+        let Ok(rt) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        rt.spawn(async move {
+            let _: Result<i64, _> = this
+                .call(|mut conn| {
+                    let script = this.settle.clone();
+                    async move {
+                        script
+                            .key(&keys[1])
+                            .key(&keys[2])
+                            .arg(now_s)
+                            .arg(tokens)
+                            .arg(cost)
+                            .arg(seed)
+                            .arg(ttl)
+                            .arg(has_budget)
+                            .invoke_async(&mut conn)
+                            .await
+                    }
+                })
+                .await;
+        });
+    }
+
+    /// Tell the other instances that an upstream rests until `until` (fire and forget).
+    pub fn publish_cooldown(self: &std::sync::Arc<Self>, upstream_id: &str, rest: Duration) {
+        let key = format!("{NS}:cool:{upstream_id}");
+        let until = unix_millis(SystemTime::now() + rest);
+        let ms = rest.as_millis().max(1) as u64;
+        let this = self.clone();
+        // Off the request path; never from outside a runtime (a body dropped late).
+        let Ok(rt) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        rt.spawn(async move {
+            let _: Result<(), _> = this
+                .call(|mut conn| async move {
+                    redis::cmd("SET")
+                        .arg(&key)
+                        .arg(until)
+                        .arg("PX")
+                        .arg(ms)
+                        .query_async(&mut conn)
+                        .await
+                })
+                .await;
+        });
+    }
+
+    /// When each of `upstream_ids` rests until (Unix ms), as other instances learnt.
+    pub async fn cooldowns(
+        &self,
+        upstream_ids: &[String],
+    ) -> Result<Vec<Option<u64>>, SharedError> {
+        if upstream_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys: Vec<String> = upstream_ids
+            .iter()
+            .map(|id| format!("{NS}:cool:{id}"))
+            .collect();
+        self.call(
+            |mut conn| async move { redis::cmd("MGET").arg(&keys).query_async(&mut conn).await },
+        )
+        .await
+    }
+}
+
+/// The three keys of a gateway key's counters (one hash slot: `{id}`).
+fn key_names(key_id: &str, period_start: i64) -> [String; 3] {
+    [
+        format!("{NS}:{{{key_id}}}:req"),
+        format!("{NS}:{{{key_id}}}:tok"),
+        format!("{NS}:{{{key_id}}}:spend:{period_start}"),
+    ]
+}
+
+/// Why [`Shared::check`] did not admit a request.
+#[derive(Debug)]
+pub enum CheckError {
+    Refused(Refusal),
+    /// Fail-closed and Redis unreachable.
+    Unavailable(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_redacted_and_keys_share_a_slot() {
+        assert_eq!(
+            redact_url("redis://default:hunter2@redis:6379/0"),
+            "redis://default:***@redis:6379/0"
+        );
+        assert_eq!(redact_url("redis://redis:6379/0"), "redis://redis:6379/0");
+        let k = key_names("key_1", 1_700_000_000);
+        assert!(k.iter().all(|n| n.contains("{key_1}")));
+        assert_eq!(micros(0.0012345), 1235);
+        assert_eq!(micros(f64::NAN), 0);
+    }
+}

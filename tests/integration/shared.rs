@@ -1,0 +1,192 @@
+//! Team mode's shared state with a real `redis-server` started by the test: two gateway
+//! processes with the same config (as two replicas behind a load balancer) share one
+//! key's rpm (N in total, not N per replica) and budget, and an upstream's 429
+//! cool-down; Redis killed mid-run leaves both serving and `status` saying degraded,
+//! and Redis back makes them share again by themselves; fail-closed refuses budgeted
+//! keys while Redis is down.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::common;
+
+use common::mock::{Flavor, Mock};
+use common::redis::Redis;
+use common::{Env, Server, eventually, post_json};
+
+struct Team {
+    envs: [Env; 2],
+    servers: [Server; 2],
+    ant: Mock,
+    key: String,
+}
+
+/// One config, copied to two HOMEs (each replica writes its own runtime file and
+/// ledger), both pointed at `redis`.
+fn team(redis: &Redis, key_args: &[&str], tune: impl FnOnce(&Env)) -> Team {
+    let a = Env::new();
+    let ant = Mock::start(Flavor::Anthropic, "sk-ant-k");
+    a.add_upstream("ant", &ant, &[]);
+    let mut args = vec!["apikey", "add", "--name", "team"];
+    args.extend_from_slice(key_args);
+    let key = a.json(&args)["key"].as_str().unwrap().to_string();
+    let url = redis.url();
+    a.edit_config(|v| {
+        v["server"]["shared_state"] = url.clone().into();
+        v["server"]["shared_state_timeout_ms"] = 50.into();
+    });
+    tune(&a);
+    let b = Env::new();
+    std::fs::create_dir_all(b.config_path().parent().unwrap()).unwrap();
+    std::fs::copy(a.config_path(), b.config_path()).unwrap();
+    let servers = [a.start(), b.start()];
+    Team {
+        envs: [a, b],
+        servers,
+        ant,
+        key,
+    }
+}
+
+fn ask(s: &Server, key: &str) -> common::Resp {
+    post_json(
+        &format!("{}/v1/messages", s.url),
+        &[("x-api-key", key)],
+        &json!({"model": "claude-sonnet-4-5", "max_tokens": 16,
+            "messages": [{"role": "user", "content": "hi"}]}),
+    )
+}
+
+fn shared_state(env: &Env) -> Value {
+    env.json(&["status"])["shared_state"].clone()
+}
+
+#[test]
+fn two_replicas_share_a_keys_rpm() {
+    let redis = Redis::start();
+    let t = team(&redis, &["--rpm", "4"], |_| {});
+    let mut statuses = Vec::new();
+    for i in 0..8 {
+        statuses.push(ask(&t.servers[i % 2], &t.key).status);
+    }
+    // Four in total, not four per replica.
+    assert_eq!(
+        statuses,
+        [200, 200, 200, 200, 429, 429, 429, 429],
+        "{statuses:?}"
+    );
+    assert_eq!(t.ant.inference_requests().len(), 4);
+    let r = ask(&t.servers[1], &t.key);
+    assert!(r.headers.contains_key("retry-after"));
+    assert_eq!(shared_state(&t.envs[0])["state"], "ok");
+}
+
+#[test]
+fn two_replicas_share_a_budget_and_a_cooldown() {
+    let redis = Redis::start();
+    // The mock's answer (12 in, 5 out) costs $0.000111 at the built-in Sonnet price.
+    let t = team(&redis, &["--budget", "0.0001"], |_| {});
+    assert_eq!(ask(&t.servers[0], &t.key).status, 200);
+    // The spend is charged off the request path: the other replica sees it shortly.
+    assert!(
+        eventually(Duration::from_secs(5), || ask(&t.servers[1], &t.key).status
+            == 429),
+        "replica b never saw the budget spent on replica a"
+    );
+    let r = ask(&t.servers[1], &t.key);
+    assert_eq!(r.headers["x-should-retry"], "false");
+    assert!(r.text().contains("budget"), "{}", r.text());
+
+    // An upstream's 429 on one replica: the other rests it too, without asking it.
+    let free = t.envs[0].json(&["apikey", "add", "--name", "free"])["key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for e in &t.envs[1..] {
+        // The same key in the second replica's copy of the config.
+        std::fs::copy(t.envs[0].config_path(), e.config_path()).unwrap();
+    }
+    t.ant.set(|b| {
+        b.fail_with = Some((
+            429,
+            r#"{"type":"error","error":{"type":"rate_limit_error","message":"slow down"}}"#.into(),
+        ));
+    });
+    assert!(eventually(Duration::from_secs(5), || ask(
+        &t.servers[0],
+        &free
+    )
+    .status
+        == 429));
+    let seen = t.ant.inference_requests().len();
+    t.ant.set(|b| b.fail_with = None);
+    assert!(
+        eventually(Duration::from_secs(5), || {
+            let st = t.envs[1].json(&["status"]);
+            st["upstreams"][0]["cooling_until"].is_string()
+        }),
+        "replica b never learnt the cool-down"
+    );
+    assert!(eventually(Duration::from_secs(5), || ask(
+        &t.servers[1],
+        &free
+    )
+    .status
+        == 429));
+    assert_eq!(
+        t.ant.inference_requests().len(),
+        seen,
+        "replica b asked a resting upstream"
+    );
+}
+
+#[test]
+fn redis_down_degrades_and_recovers() {
+    let mut redis = Redis::start();
+    let t = team(&redis, &["--rpm", "100"], |_| {});
+    assert_eq!(ask(&t.servers[0], &t.key).status, 200);
+    redis.kill();
+    // Both keep serving, on their own counts, and say so.
+    for s in &t.servers {
+        assert_eq!(ask(s, &t.key).status, 200);
+    }
+    let st = shared_state(&t.envs[1]);
+    assert_eq!(st["state"], "degraded", "{st}");
+    assert!(st["last_error"].is_string());
+    let human = t.envs[1].ok(&["status"]);
+    assert!(human.contains("shared state: degraded"), "{human}");
+    assert!(t.servers[0].logs().contains("shared state unavailable"));
+    // Redis back: shared again without a restart (the cool-down reader's calls and
+    // the next request both find it).
+    redis.restart();
+    assert!(
+        eventually(
+            Duration::from_secs(10),
+            || shared_state(&t.envs[0])["state"] == "ok"
+        ),
+        "never recovered: {}",
+        shared_state(&t.envs[0])
+    );
+    assert_eq!(ask(&t.servers[0], &t.key).status, 200);
+    assert!(eventually(Duration::from_secs(5), || {
+        redis.cli(&["KEYS", "lgw:*"]).contains(":req")
+    }));
+}
+
+#[test]
+fn fail_closed_refuses_budgeted_keys_while_redis_is_down() {
+    let mut redis = Redis::start();
+    let t = team(&redis, &["--budget", "5"], |e| {
+        e.edit_config(|v| v["server"]["shared_state_fail"] = "closed".into());
+    });
+    assert_eq!(ask(&t.servers[0], &t.key).status, 200);
+    redis.kill();
+    let r = ask(&t.servers[0], &t.key);
+    assert_eq!(r.status, 503, "{}", r.text());
+    assert!(
+        r.text().contains("shared state is unavailable"),
+        "{}",
+        r.text()
+    );
+}
