@@ -257,7 +257,8 @@ async fn serve(
     Ok(())
 }
 
-/// Apply the upstream cool-downs other instances learnt (team mode), every
+/// Apply the upstream cool-downs other instances learnt, and adopt the subscription
+/// tokens they rotated (team mode), every
 /// [`crate::shared::COOLDOWN_POLL`].
 async fn share_cooldowns(state: Arc<AppState>) {
     let Some(shared) = state.shared.clone() else {
@@ -273,6 +274,7 @@ async fn share_cooldowns(state: Arc<AppState>) {
             .enabled_upstreams()
             .map(|u| u.id.clone())
             .collect();
+        credentials::adopt_shared_tokens(&state, &shared).await;
         let Ok(untils) = shared.cooldowns(&ids).await else {
             continue;
         };

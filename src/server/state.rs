@@ -72,6 +72,11 @@ pub struct AppState {
     ledger_db: Mutex<Option<Ledger>>,
     /// Team mode: limits, budgets and cool-downs shared through Redis.
     pub shared: Option<Arc<crate::shared::Shared>>,
+    /// Team mode: subscription tokens newer than the config file's (rotated through
+    /// Redis, possibly by another instance, or not writable to a read-only config):
+    /// upstream id → (tokens, the file's access token when they were set). They win
+    /// over the file until the file's tokens change (a new login with the CLI).
+    token_overlay: Mutex<HashMap<String, (crate::config::OAuthTokens, Option<String>)>>,
 }
 
 impl AppState {
@@ -135,6 +140,7 @@ impl AppState {
             ledger: handle,
             ledger_db,
             shared,
+            token_overlay: Mutex::new(HashMap::new()),
         })
     }
 
@@ -158,7 +164,8 @@ impl AppState {
 
     /// Install a new config. The upstream client (and its connection pool) is rebuilt
     /// only when proxy settings or timeouts changed.
-    pub fn install(&self, config: Config) -> anyhow::Result<()> {
+    pub fn install(&self, mut config: Config) -> anyhow::Result<()> {
+        self.apply_overlay(&mut config);
         let old = self.snapshot();
         let client = if old.config.environment == config.environment
             && same_client_settings(&old.config, &config)
@@ -257,6 +264,46 @@ impl AppState {
                 }
             }
         }
+    }
+}
+
+impl AppState {
+    /// Use these tokens for an upstream from now on (see `token_overlay`), and
+    /// install them at once.
+    pub fn overlay_tokens(&self, upstream_id: &str, tokens: crate::config::OAuthTokens) {
+        let file = self.store.load().ok();
+        let file_access = file.as_ref().and_then(|c| {
+            c.upstreams
+                .iter()
+                .find(|u| u.id == upstream_id)
+                .and_then(|u| u.oauth.as_ref())
+                .map(|t| t.access_token.clone())
+        });
+        if let Ok(mut o) = self.token_overlay.lock() {
+            o.insert(upstream_id.to_string(), (tokens, file_access));
+        }
+        let config = file.unwrap_or_else(|| self.snapshot().config.clone());
+        if let Err(e) = self.install(config) {
+            tracing::warn!("shared tokens not applied: {e:#}");
+        }
+    }
+
+    fn apply_overlay(&self, config: &mut Config) {
+        let Ok(mut overlay) = self.token_overlay.lock() else {
+            return;
+        };
+        overlay.retain(|id, (tokens, file_access)| {
+            let Some(u) = config.upstreams.iter_mut().find(|u| &u.id == id) else {
+                return false;
+            };
+            let now_file = u.oauth.as_ref().map(|t| t.access_token.clone());
+            // The file moved on by itself (a new login): it wins from now on.
+            if now_file != *file_access && now_file.as_ref() != Some(&tokens.access_token) {
+                return false;
+            }
+            u.oauth = Some(tokens.clone());
+            true
+        });
     }
 }
 

@@ -468,6 +468,104 @@ impl Shared {
     }
 }
 
+/// Subscription tokens shared by every instance: one refresh at a time per account
+/// (a lock with an owner and an expiry), and the rotated tokens where the others read
+/// them, so a refresh token is spent once.
+impl Shared {
+    fn oauth_key(upstream_id: &str, what: &str) -> String {
+        format!("{NS}:oauth:{{{upstream_id}}}:{what}")
+    }
+
+    /// Take the refresh lock of an account, waiting up to `wait` for another
+    /// instance's refresh to end. `Ok(Some(owner))` when taken; `Ok(None)` when the
+    /// wait ran out.
+    pub async fn lock_refresh(
+        &self,
+        upstream_id: &str,
+        wait: Duration,
+    ) -> Result<Option<String>, SharedError> {
+        let key = Self::oauth_key(upstream_id, "lock");
+        let owner = format!("{:016x}", rand::random::<u64>());
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let (k, o) = (key.clone(), owner.clone());
+            let got: Option<String> = self
+                .call(|mut conn| async move {
+                    redis::cmd("SET")
+                        .arg(&k)
+                        .arg(&o)
+                        .arg("NX")
+                        .arg("PX")
+                        .arg(30_000)
+                        .query_async(&mut conn)
+                        .await
+                })
+                .await?;
+            if got.is_some() {
+                return Ok(Some(owner));
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Ok(None);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Release a refresh lock this instance holds (and only then).
+    pub async fn unlock_refresh(&self, upstream_id: &str, owner: &str) {
+        let key = Self::oauth_key(upstream_id, "lock");
+        let script = redis::Script::new(
+            "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
+        );
+        let _: Result<i64, _> = self
+            .call(
+                |mut conn| async move { script.key(&key).arg(owner).invoke_async(&mut conn).await },
+            )
+            .await;
+    }
+
+    /// The newest tokens of each account, as the last refresh on any instance left them.
+    pub async fn tokens(
+        &self,
+        upstream_ids: &[String],
+    ) -> Result<Vec<Option<crate::config::OAuthTokens>>, SharedError> {
+        if upstream_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys: Vec<String> = upstream_ids
+            .iter()
+            .map(|id| Self::oauth_key(id, "tokens"))
+            .collect();
+        let raw: Vec<Option<String>> =
+            self.call(|mut conn| async move {
+                redis::cmd("MGET").arg(&keys).query_async(&mut conn).await
+            })
+            .await?;
+        Ok(raw
+            .into_iter()
+            .map(|r| r.and_then(|s| serde_json::from_str(&s).ok()))
+            .collect())
+    }
+
+    /// Publish an account's new tokens.
+    pub async fn put_tokens(
+        &self,
+        upstream_id: &str,
+        tokens: &crate::config::OAuthTokens,
+    ) -> Result<(), SharedError> {
+        let key = Self::oauth_key(upstream_id, "tokens");
+        let json = serde_json::to_string(tokens).unwrap_or_default();
+        self.call(|mut conn| async move {
+            redis::cmd("SET")
+                .arg(&key)
+                .arg(json)
+                .query_async(&mut conn)
+                .await
+        })
+        .await
+    }
+}
+
 /// The three keys of a gateway key's counters (one hash slot: `{id}`).
 fn key_names(key_id: &str, period_start: i64) -> [String; 3] {
     [

@@ -190,3 +190,71 @@ fn fail_closed_refuses_budgeted_keys_while_redis_is_down() {
         r.text()
     );
 }
+
+#[test]
+fn two_replicas_spend_a_refresh_token_once() {
+    use common::oauth_mock::OAuthMock;
+    let redis = Redis::start();
+    let ant = Mock::start(Flavor::Anthropic, "sk-ant-unused");
+    let oauth = OAuthMock::start(ant.oauth_tokens.clone());
+    let envs = [Env::new(), Env::new()];
+    for e in &envs {
+        e.set_var("LLM_GATEWAY_ANTHROPIC_OAUTH_TOKEN_URL", &oauth.token_url());
+    }
+    let a = &envs[0];
+    // The first access token expires within the refresh margin: both replicas want to
+    // refresh as soon as they start, and the token server is slow to answer.
+    oauth.with(|s| s.expires_in = 30);
+    oauth.add_refresh("sk-ant-ort01-seed");
+    a.json(&[
+        "upstream",
+        "add",
+        "--type",
+        "oauth",
+        "--provider",
+        "anthropic",
+        "--name",
+        "sub",
+        "--base-url",
+        &ant.base_url(),
+        "--refresh-token",
+        "sk-ant-ort01-seed",
+    ]);
+    oauth.with(|s| {
+        s.expires_in = 3600;
+        s.delay = Some(Duration::from_millis(300));
+    });
+    let key = a.add_key("c", "read,write");
+    let url = redis.url();
+    a.edit_config(|v| v["server"]["shared_state"] = url.into());
+    std::fs::create_dir_all(envs[1].config_path().parent().unwrap()).unwrap();
+    std::fs::copy(a.config_path(), envs[1].config_path()).unwrap();
+    let servers = [envs[0].start(), envs[1].start()];
+    // Both serve, with the one new token; it was spent once, never twice.
+    for s in &servers {
+        assert!(
+            eventually(Duration::from_secs(10), || ask(s, &key).status == 200),
+            "{}",
+            s.logs()
+        );
+    }
+    assert_eq!(
+        oauth.with(|s| s.reuse_attempts),
+        0,
+        "a refresh token spent twice"
+    );
+    assert_eq!(
+        oauth.with(|s| s.refresh_calls),
+        2,
+        "one at add, one shared refresh"
+    );
+    let got: Vec<_> = ant
+        .inference_requests()
+        .iter()
+        .map(|r| r.headers["authorization"].to_str().unwrap().to_string())
+        .collect();
+    assert!(
+        got.iter().all(|h| h == "Bearer sk-ant-oat01-mock-2"),
+        "{got:?}"
+    );
+}
