@@ -3,17 +3,22 @@
 #
 #   bash scripts/bench.sh                 # full run (~6.5 min), writes docs/benchmarks.md
 #   bash scripts/bench.sh --quick         # shorter runs (~2.5 min), same outputs
-#   bash scripts/bench.sh --no-build      # reuse target/release binaries
+#   bash scripts/bench.sh --no-build      # reuse the release binaries ($CARGO_TARGET_DIR or target)
 #   bash scripts/bench.sh --no-docs       # print only; do not touch docs/
 #   bash scripts/bench.sh --perf          # also profile the gateway with `perf` (see below)
 #
-# Scenarios: pass-through and conversion between the three client formats (Anthropic
-# Messages, OpenAI Chat Completions, OpenAI Responses) and three upstreams on the mock:
-# `a` (Anthropic), `o` (OpenAI Chat) and `r` (OpenAI Responses, `--api responses`, serving
-# gpt-5-codex; Claude Code's `claude-haiku-*` is routed there too). The ids and order of
-# the first eight are kept from before the Responses API, so that runs stay comparable;
-# the Responses ones follow. Conversion scenarios answering 400 (or, for streams, not
-# ending as they should) are reported as not available in this build.
+# Scenarios: pass-through and conversion between the four client formats (Anthropic
+# Messages, OpenAI Chat Completions, OpenAI Responses, Gemini generateContent) and four
+# upstreams on the mock: `a` (Anthropic), `o` (OpenAI Chat), `r` (OpenAI Responses,
+# `--api responses`, serving gpt-5-codex; Claude Code's `claude-haiku-*` is routed there
+# too) and `g` (Gemini, serving `gemini-*`; `claude-3-5-haiku-*` is routed there). The
+# ids and order of the first eight are kept from before the Responses API, so that runs
+# stay comparable; the Responses ones follow, then the Gemini ones. Gemini names the
+# model and streaming in the path (/v1beta/models/M:generateContent,
+# :streamGenerateContent?alt=sse), so its scenarios' paths carry them. Conversion
+# scenarios answering 400 (or, for streams, not ending as they should) are reported as
+# not available in this build; so are those needing an upstream (`r`, `g`) this build
+# cannot add.
 #
 # Every scenario is measured directly against the mock (examples/bench_upstream.rs)
 # AND through the gateway in the same run (direct = the mock's endpoint for the client's
@@ -30,9 +35,10 @@
 # (1-connection seconds, 2), BENCH_WARMUP (0.5), BENCH_CONNS (32), BENCH_STREAMS (1000),
 # BENCH_DELTAS (20), BENCH_PACED_RATE (2000 req/s), WRK_THREADS (1), BENCH_MOCK_THREADS (1), BENCH_QUIET_WAIT
 # (seconds to wait, before each scenario, for compilers on the box to finish; 60),
-# PERF_BIN (gateway binary with symbols for --perf; default: target/release),
-# BENCH_GATEWAY_BIN (measure this gateway binary instead, e.g. an older build) and
-# BENCH_RESULTS (with --no-docs: where to keep the results JSON).
+# PERF_BIN (gateway binary with symbols for --perf; default: the measured gateway),
+# BENCH_GATEWAY_BIN (measure this gateway binary instead, e.g. an older build),
+# CARGO_TARGET_DIR (where the build goes and the binaries are taken from, as for cargo;
+# default target) and BENCH_RESULTS (with --no-docs: where to keep the results JSON).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -45,7 +51,7 @@ for a in "$@"; do
         --no-docs) DOCS=0 ;;
         --perf) PERF=1 ;;
         --quick) QUICK=1 ;;
-        -h | --help) sed -n '2,35p' "$0"; exit 0 ;;
+        -h | --help) sed -n '2,41p' "$0"; exit 0 ;;
         *) echo "unknown option $a (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -81,10 +87,14 @@ if [ "$BUILD" = 1 ]; then
     cargo build --release --bin llm-gateway --example bench_upstream --example bench_client >&2
 fi
 # BENCH_GATEWAY_BIN measures another gateway binary (an older build, for a
-# before/after comparison) against the same mock and client.
-G="${BENCH_GATEWAY_BIN:-$ROOT/target/release/llm-gateway}"
-MOCK="$ROOT/target/release/examples/bench_upstream"
-CLIENT="$ROOT/target/release/examples/bench_client"
+# before/after comparison) against the same mock and client. The binaries are where
+# cargo puts them: CARGO_TARGET_DIR (relative to the repository, as for the build
+# above) or target.
+TARGET_DIR=${CARGO_TARGET_DIR:-target}
+case "$TARGET_DIR" in /*) ;; *) TARGET_DIR="$ROOT/$TARGET_DIR" ;; esac
+G="${BENCH_GATEWAY_BIN:-$TARGET_DIR/release/llm-gateway}"
+MOCK="$TARGET_DIR/release/examples/bench_upstream"
+CLIENT="$TARGET_DIR/release/examples/bench_client"
 for b in "$G" "$MOCK" "$CLIENT"; do [ -x "$b" ] || die "$b is missing (run without --no-build)"; done
 
 # ---------------------------------------------------------------- sandbox
@@ -161,9 +171,22 @@ if "$G" upstream add --type api-key --provider openai --api responses --name r \
     "$G" route add --match 'claude-haiku-*' --upstream r --model gpt-5-codex > /dev/null
 else
     echo "warning: this build cannot add a Responses upstream (--api responses); its scenarios will be unavailable" >&2
+    NO_RESPONSES="no Responses upstream in this build (upstream add --api responses failed)"
+fi
+# A Gemini upstream (its base URL is the host: the gateway calls
+# /v1beta/models/M:generateContent on it) serving gemini-*, and Claude Code's older small
+# model sent to it as gemini-2.5-flash. Without Gemini support the Gemini scenarios are
+# reported as unavailable (and not run: gemini-* and claude-3-5-haiku-* would go
+# elsewhere or nowhere).
+if "$G" upstream add --type api-key --provider gemini --name g --key AIza-bench-upstream \
+    --models 'gemini-*' --base-url "http://127.0.0.1:$MP" > /dev/null; then
+    "$G" route add --match 'claude-3-5-haiku-*' --upstream g --model gemini-2.5-flash > /dev/null
+else
+    echo "warning: this build cannot add a Gemini upstream (--provider gemini); its scenarios will be unavailable" >&2
+    NO_GEMINI="no Gemini upstream in this build (upstream add --provider gemini failed)"
 fi
 
-GW_PID="" GP="" GW_N=0
+GW_PID="" GP="" GW_N=0 NO_RESPONSES=${NO_RESPONSES-} NO_GEMINI=${NO_GEMINI-}
 start_gateway() { # start_gateway LOGFILE [RUST_LOG]
     local log=$1 level=${2-} out
     GW_N=$((GW_N + 1))
@@ -206,16 +229,25 @@ mkdir -p "$B"
 "$CLIENT" body --format openai --model gpt-5-codex > "$B/oai-codex.json"
 "$CLIENT" body --format openai --model gpt-5-codex --stream > "$B/oai-codex-stream.json"
 "$CLIENT" body --format anthropic --model claude-haiku-4-5 > "$B/ant-haiku.json"
+# Gemini: Gemini CLI-like requests (systemInstruction, contents, a function declaration).
+# The model and streaming are in the path (see the scenarios), not in the body; the
+# stream body is named *stream* for hdrs' x-bench-stream.
+"$CLIENT" body --format gemini --model gemini-2.5-flash > "$B/gem.json"
+"$CLIENT" body --format gemini --model claude-sonnet-4-5 --stream > "$B/gem-stream.json"
+"$CLIENT" body --format openai --model gemini-2.5-flash > "$B/oai-gemini.json"
+"$CLIENT" body --format openai --model gemini-2.5-flash --stream > "$B/oai-gemini-stream.json"
+"$CLIENT" body --format anthropic --model claude-3-5-haiku-20241022 > "$B/ant-haiku35.json"
 
 # Headers per client format.
-# hdrs anthropic|openai|responses [BODY] -> one "Name: value" per line. x-bench-stream tells the
-# mock whether the body asks for a stream, so that it need not scan 400 KB bodies.
+# hdrs anthropic|openai|responses|gemini [BODY] -> one "Name: value" per line. x-bench-stream
+# tells the mock whether the body asks for a stream, so that it need not scan 400 KB bodies
+# (Gemini's path says it too; the gateway forwards the header to any upstream).
 hdrs() {
-    if [ "$1" = anthropic ]; then
-        printf 'x-api-key: %s\nanthropic-version: 2023-06-01\n' "$KEY"
-    else
-        printf 'Authorization: Bearer %s\n' "$KEY"
-    fi
+    case "$1" in
+        anthropic) printf 'x-api-key: %s\nanthropic-version: 2023-06-01\n' "$KEY" ;;
+        gemini) printf 'x-goog-api-key: %s\n' "$KEY" ;;
+        *) printf 'Authorization: Bearer %s\n' "$KEY" ;;
+    esac
     if [ -n "${2-}" ]; then
         case "${2##*/}" in
             *stream*) echo 'x-bench-stream: 1' ;;
@@ -237,6 +269,8 @@ wrk_run() { # wrk_run URL BODY FORMAT SECONDS [EXTRA_HEADER] -> JSON on stdout
     g1=$(cpu_ticks "$GW_PID") m1=$(cpu_ticks "$MOCK_PID") l1=$(ledger_ticks "$GW_PID") s1=$(machine_ticks)
     local j
     j=$(sed -n 's/^WRKJSON //p' <<< "$out")
+    # (Say why, e.g. "unable to connect": wrk_pair cannot summarize a failed run.)
+    [ -n "$j" ] || echo "    wrk gave no results for $url: $(tail -n 3 <<< "$out" | tr -s ' \n' '  ')" >&2
     [ -n "$j" ] || j='{"requests":0,"rps":0,"non2xx":0,"err_connect":0,"err_read":0,"err_write":0,"err_timeout":0,"failed":true}'
     jq -c --argjson g "$((g1 - g0))" --argjson m "$((m1 - m0))" --argjson l "$((l1 - l0))" \
         --argjson s "$((s1 - s0))" --argjson tck "$TCK" '
@@ -252,8 +286,8 @@ wrk_run() { # wrk_run URL BODY FORMAT SECONDS [EXTRA_HEADER] -> JSON on stdout
 # what else the box is doing.
 wrk_pair() { # wrk_pair DIRECT_URL GATEWAY_URL BODY FORMAT
     local i d g all="[]"
-    NOWARM= wrk_run "$1" "$3" "$4" "$WARMUP" > /dev/null
-    NOWARM= wrk_run "$2" "$3" "$4" "$WARMUP" > /dev/null
+    NOWARM= wrk_run "$1" "$3" "$4" "$WARMUP" > /dev/null 2>&1
+    NOWARM= wrk_run "$2" "$3" "$4" "$WARMUP" > /dev/null 2>&1
     for ((i = 0; i < ROUNDS; i++)); do
         d=$(NOWARM=1 wrk_run "$1" "$3" "$4" "$SECS")
         g=$(NOWARM=1 wrk_run "$2" "$3" "$4" "$SECS")
@@ -279,11 +313,14 @@ wrk_pair() { # wrk_pair DIRECT_URL GATEWAY_URL BODY FORMAT
 
 # How an answer must end: TAIL is "" (anything), "event:NAME" (the last SSE event is
 # NAME: Responses streams end with response.completed, whose data is the whole
-# response) or a text the last 64 bytes must contain (message_stop, [DONE]).
+# response), "data:TEXT" (the last SSE data line contains TEXT: Gemini streams have no
+# end marker, but their last chunk carries finishReason) or a text the last 64 bytes
+# must contain (message_stop, [DONE]).
 tail_args() { # tail_args TAIL -> bench_client arguments, one per line
     case "$1" in
         "") ;;
         event:*) printf '%s\n' --expect-event "${1#event:}" ;;
+        data:*) printf '%s\n' --expect-data "${1#data:}" ;;
         *) printf '%s\n' --expect-tail "$1" ;;
     esac
 }
@@ -291,6 +328,7 @@ ends_ok() { # ends_ok FILE TAIL: does the answer in FILE end as TAIL says?
     case "$2" in
         "") return 0 ;;
         event:*) [ "$(grep -a '^event:' "$1" | tail -n 1 | sed 's/^event: *//; s/\r$//')" = "${2#event:}" ] ;;
+        data:*) grep -a '^data:' "$1" | tail -n 1 | grep -qaF -- "${2#data:}" ;;
         *) tail -c 64 "$1" | grep -qaF -- "$2" ;;
     esac
 }
@@ -314,11 +352,21 @@ probe() { # probe URL BODY FORMAT -> "STATUS" ; body in $TMP/probe.out
 }
 
 # ---------------------------------------------------------------- scenarios
-# scenario ID TITLE CLIENT_FORMAT PATH BODY TAIL CONVERSION
+# [UNAVAILABLE=NOTE] scenario ID TITLE CLIENT_FORMAT PATH BODY TAIL CONVERSION
+# With a non-empty UNAVAILABLE (the build lacks an upstream the scenario needs), the
+# scenario is recorded as unavailable with that note, without a request: its model
+# would be served by another upstream, or by none.
 scenario() {
     local id=$1 title=$2 fmt=$3 path=$4 body=$5 tail=$6 conv=$7
     local gw="http://127.0.0.1:$GP$path" direct="$DIRECT$path" st avail=true note=""
     say "scenario $id: $title"
+    if [ -n "${UNAVAILABLE-}" ]; then
+        echo "    $UNAVAILABLE" >&2
+        jq -n --arg id "$id" --arg title "$title" --argjson conv "$conv" --arg note "$UNAVAILABLE" \
+            '{id: $id, title: $title, conversion: ($conv == 1), available: false,
+              probe_status: null, note: $note, probe_body: null}' > "$TMP/res/$id.json"
+        return 0
+    fi
     st=$(probe "$gw" "$body" "$fmt")
     if [ "$st" = 200 ] && [ "$conv" = 1 ] && ! ends_ok "$TMP/probe.out" "$tail"; then
         st=200-incomplete
@@ -327,7 +375,7 @@ scenario() {
         if [ "$conv" = 1 ] && [ "$st" = 400 ]; then
             avail=false note="conversion not available in this build"
         elif [ "$st" = 200-incomplete ]; then
-            avail=false note="stream conversion not available in this build (the answer does not end with ${tail#event:})"
+            avail=false note="stream conversion not available in this build (the answer does not end with ${tail#*:})"
             st=200
         else
             avail=false note="gateway answered HTTP $st"
@@ -395,12 +443,22 @@ scenario stream-openai-to-anthropic "OpenAI client → Anthropic upstream (conve
 scenario stream-anthropic-to-openai "Anthropic client → OpenAI upstream (conversion, SSE, $DELTAS deltas)" anthropic /v1/messages "$B/ant-opus-stream.json" message_stop 1
 scenario large-body "400 KB Anthropic request (pass-through, JSON)" anthropic /v1/messages "$B/ant-400k.json" "" 0
 # The Responses API (after the original eight, so that their ids and order stay).
-scenario responses-passthrough "Responses → gateway → Responses (JSON)" responses /v1/responses "$B/resp.json" "" 0
+UNAVAILABLE=$NO_RESPONSES scenario responses-passthrough "Responses → gateway → Responses (JSON)" responses /v1/responses "$B/resp.json" "" 0
 scenario responses-to-anthropic "Responses client → Anthropic upstream (conversion, JSON)" responses /v1/responses "$B/resp-claude.json" "" 1
 scenario stream-responses-to-anthropic "Responses client → Anthropic upstream (conversion, SSE, $DELTAS deltas)" responses /v1/responses "$B/resp-claude-stream.json" event:response.completed 1
-scenario openai-to-responses "OpenAI client → Responses upstream (conversion, JSON)" openai /v1/chat/completions "$B/oai-codex.json" "" 1
-scenario stream-openai-to-responses "OpenAI client → Responses upstream (conversion, SSE, $DELTAS deltas)" openai /v1/chat/completions "$B/oai-codex-stream.json" "[DONE]" 1
-scenario anthropic-to-responses "Anthropic client → Responses upstream (conversion, JSON)" anthropic /v1/messages "$B/ant-haiku.json" "" 1
+UNAVAILABLE=$NO_RESPONSES scenario openai-to-responses "OpenAI client → Responses upstream (conversion, JSON)" openai /v1/chat/completions "$B/oai-codex.json" "" 1
+UNAVAILABLE=$NO_RESPONSES scenario stream-openai-to-responses "OpenAI client → Responses upstream (conversion, SSE, $DELTAS deltas)" openai /v1/chat/completions "$B/oai-codex-stream.json" "[DONE]" 1
+UNAVAILABLE=$NO_RESPONSES scenario anthropic-to-responses "Anthropic client → Responses upstream (conversion, JSON)" anthropic /v1/messages "$B/ant-haiku.json" "" 1
+# Gemini (after the Responses ones). Gemini clients name the model in the path, and ask
+# for SSE with :streamGenerateContent?alt=sse; the direct runs POST the same path to the
+# mock's Gemini endpoint.
+GEM=/v1beta/models
+UNAVAILABLE=$NO_GEMINI scenario gemini-passthrough "Gemini → gateway → Gemini (JSON)" gemini "$GEM/gemini-2.5-flash:generateContent" "$B/gem.json" "" 0
+UNAVAILABLE=$NO_GEMINI scenario gemini-to-anthropic "Gemini client → Anthropic upstream (conversion, JSON)" gemini "$GEM/claude-sonnet-4-5:generateContent" "$B/gem.json" "" 1
+UNAVAILABLE=$NO_GEMINI scenario stream-gemini-to-anthropic "Gemini client → Anthropic upstream (conversion, SSE, $DELTAS deltas)" gemini "$GEM/claude-sonnet-4-5:streamGenerateContent?alt=sse" "$B/gem-stream.json" data:finishReason 1
+UNAVAILABLE=$NO_GEMINI scenario openai-to-gemini "OpenAI client → Gemini upstream (conversion, JSON)" openai /v1/chat/completions "$B/oai-gemini.json" "" 1
+UNAVAILABLE=$NO_GEMINI scenario stream-openai-to-gemini "OpenAI client → Gemini upstream (conversion, SSE, $DELTAS deltas)" openai /v1/chat/completions "$B/oai-gemini-stream.json" "[DONE]" 1
+UNAVAILABLE=$NO_GEMINI scenario anthropic-to-gemini "Anthropic client → Gemini upstream (conversion, JSON)" anthropic /v1/messages "$B/ant-haiku35.json" "" 1
 
 # Open-loop (paced) latency: 32 connections at a fixed rate well below saturation, so
 # that p99 shows the gateway's own cost rather than queueing on a saturated 2-core box.
@@ -572,11 +630,15 @@ jq -n \
     --slurpfile s9 "$TMP/res/responses-passthrough.json" --slurpfile s10 "$TMP/res/responses-to-anthropic.json" \
     --slurpfile s11 "$TMP/res/stream-responses-to-anthropic.json" --slurpfile s12 "$TMP/res/openai-to-responses.json" \
     --slurpfile s13 "$TMP/res/stream-openai-to-responses.json" --slurpfile s14 "$TMP/res/anthropic-to-responses.json" \
+    --slurpfile s15 "$TMP/res/gemini-passthrough.json" --slurpfile s16 "$TMP/res/gemini-to-anthropic.json" \
+    --slurpfile s17 "$TMP/res/stream-gemini-to-anthropic.json" --slurpfile s18 "$TMP/res/openai-to-gemini.json" \
+    --slurpfile s19 "$TMP/res/stream-openai-to-gemini.json" --slurpfile s20 "$TMP/res/anthropic-to-gemini.json" \
     --slurpfile paced "$TMP/res/paced.json" --slurpfile streams "$TMP/res/streams.json" \
     --slurpfile logging "$TMP/res/logging.json" --slurpfile cli "$TMP/res/cli.json" \
     --slurpfile metrics "$TMP/res/metrics.json" --slurpfile dashboard "$TMP/res/dashboard.json" '
     def r1(x): if x == null then null else (x * 10 | round) / 10 end;
-    ($s1 + $s2 + $s3 + $s4 + $s5 + $s6 + $s7 + $s8 + $s9 + $s10 + $s11 + $s12 + $s13 + $s14) as $sc
+    ($s1 + $s2 + $s3 + $s4 + $s5 + $s6 + $s7 + $s8 + $s9 + $s10 + $s11 + $s12 + $s13 + $s14
+     + $s15 + $s16 + $s17 + $s18 + $s19 + $s20) as $sc
     | ($sc | map(select(.conversion and .available and (.id | test("stream") | not)))) as $conv
     | ($sc | map(select(.conversion and .available and (.id | test("stream"))))) as $sconv
     | ($sc | map(select(.id == "anthropic-passthrough"))[0]) as $pt
@@ -711,12 +773,14 @@ jq -r '
   "",
   "#### Scenarios (direct = same request straight to the mock; gateway = through llm-gateway)",
   "",
+  "Four client formats (Anthropic Messages, OpenAI Chat Completions, OpenAI Responses, Gemini generateContent), each passed through and converted to and from the upstreams of the others, all served by the mock.",
+  "",
   "| Scenario | Request | Direct req/s | Gateway req/s | Ratio | p50 @1 conn direct / gateway (µs) | Added p50 | p99 @\($m.conns) direct / gateway (µs) | Added p99 | Stream TTFB @1 direct / gateway (µs) | Added TTFB | Gateway CPU µs/req | Errors | load1 |",
   "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
   (.scenarios[] | if .available then
     "| \(.title) | \((.request_bytes / 1024 * 10 | round) / 10) KB | \(k(.direct.wrk.rps)) | \(k(.gateway.wrk.rps)) | **\(.ratio)×**\(if (.rounds | length) > 1 then " (\(.rounds | map(.gateway.rps / .direct.rps * 100 | round / 100) | min)–\(.rounds | map(.gateway.rps / .direct.rps * 100 | round / 100) | max))" else "" end) | \(us(.direct.c1.latency.p50_us)) / \(us(.gateway.c1.latency.p50_us)) | \(us(.added_p50_c1_us)) | \(us(.direct.wrk.p99_us)) / \(us(.gateway.wrk.p99_us)) | \(us(.added_p99_c32_us)) | \(if (.id | test("stream")) then "\(us(.direct.c1.ttfb.p50_us)) / \(us(.gateway.c1.ttfb.p50_us))" else "–" end) | \(if (.id | test("stream")) then us(.added_ttfb_c1_us) else "–" end) | \(f(.gw_cpu_us_per_req)) | \(.errors) | \(.load1)\(if .compilers_running > 0 then " (\(.compilers_running) compilers)" else "" end) |"
   else
-    "| \(.title) | – | – | – | – | – | – | – | – | – | – | – | \(.note) (HTTP \(.probe_status)) | – |"
+    "| \(.title) | – | – | – | – | – | – | – | – | – | – | – | \(.note)\(if .probe_status then " (HTTP \(.probe_status))" else "" end) | – |"
   end),
   "",
   "#### Latency when not saturated (open loop, \(.paced.rate) req/s over \($m.conns) connections, Anthropic pass-through)",
