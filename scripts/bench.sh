@@ -155,6 +155,11 @@ DIRECT="http://127.0.0.1:$MP"
 # ---------------------------------------------------------------- gateway config
 KEY=$("$G" --json apikey add --name bench | jq -r .key)
 ADMIN_KEY=$("$G" --json apikey add --name bench-admin --permissions admin | jq -r .key)
+# A key with limits that are never reached, so every request runs the limit check and
+# the settlement (locally, and in the shared-state section through Redis). A build
+# without limits is measured without this section.
+LIMITED_KEY=$("$G" --json apikey add --name bench-limited --rpm 1000000000 --tpm 1000000000000 \
+    --budget 1000000000 2> /dev/null | jq -r '.key // empty') || LIMITED_KEY=
 [ -n "$KEY" ] && [ "$KEY" != null ] || die "could not create a gateway key"
 "$G" upstream add --type api-key --provider anthropic --name a --key sk-ant-bench-upstream \
     --base-url "http://127.0.0.1:$MP" > /dev/null
@@ -507,6 +512,64 @@ else
 fi
 jq -r 'if .available then "    \(.ms_per_refresh_with_curl) ms per refresh (5 requests, curl included) over \(.ledger_rows) ledger rows" else "    not available in this build" end' "$TMP/res/dashboard.json" >&2
 
+# The limit check with the shared state in Redis (team mode) against the same check on
+# this instance's own counters: a second gateway with the same config plus
+# server.shared_state at a redis-server on loopback, both measured in alternating
+# rounds with the limited key (Anthropic pass-through). A machine without
+# redis-server, or a build without shared state, reports the section as unavailable.
+say "key limits: local counters vs shared in Redis (Anthropic pass-through, limited key)"
+SHARED_NOTE=""
+command -v redis-server > /dev/null || SHARED_NOTE="redis-server is not installed"
+[ -n "$LIMITED_KEY" ] || SHARED_NOTE="this build has no key limits"
+if [ -z "$SHARED_NOTE" ]; then
+    RP=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    redis-server --port "$RP" --bind 127.0.0.1 --save '' --appendonly no > "$TMP/redis.log" 2>&1 &
+    PIDS+=("$!")
+    for _ in $(seq 50); do redis-cli -p "$RP" ping > /dev/null 2>&1 && break; sleep 0.1; done
+    H2="$TMP/home-shared"
+    mkdir -p "$H2/.llm-gateway"
+    sed "s|^server:\$|server:\n  shared_state: redis://127.0.0.1:$RP/0|" "$HOME/.llm-gateway/config.yaml" \
+        > "$H2/.llm-gateway/config.yaml"
+    HOME="$H2" env -u RUST_LOG "$G" server start --port 0 > "$TMP/gw-shared.out" 2> "$TMP/gw-shared.log" &
+    SH_PID=$!
+    PIDS+=("$SH_PID")
+    if wait_for "$TMP/gw-shared.out" 'listening on' 10; then
+        SP=$(sed -n 's|.*listening on http://127\.0\.0\.1:\([0-9]*\).*|\1|p' "$TMP/gw-shared.out" | head -1)
+    else
+        SHARED_NOTE="the shared-state gateway did not start: $(head -c 300 "$TMP/gw-shared.log")"
+    fi
+fi
+if [ -z "$SHARED_NOTE" ]; then
+    SAVED_KEY=$KEY
+    KEY=$LIMITED_KEY
+    wait_quiet
+    local_url="http://127.0.0.1:$GP/v1/messages" shared_url="http://127.0.0.1:$SP/v1/messages"
+    [ "$(probe "$shared_url" "$B/ant.json" anthropic)" = 200 ] ||
+        SHARED_NOTE="the shared-state gateway answered: $(head -c 300 "$TMP/probe.out")"
+fi
+if [ -z "$SHARED_NOTE" ]; then
+    pair=$(wrk_pair "$local_url" "$shared_url" "$B/ant.json" anthropic)
+    ll=$(lat_run "$local_url" "$B/ant.json" anthropic "")
+    sl=$(lat_run "$shared_url" "$B/ant.json" anthropic "")
+    KEY=$SAVED_KEY
+    keys_in_redis=$(redis-cli -p "$RP" --scan --pattern 'lgw:*' | wc -l)
+    degraded=$(HOME="$H2" "$G" --json status 2> /dev/null | jq -r '.shared_state.state // "?"')
+    jq -n --argjson pair "$pair" --argjson ll "$ll" --argjson sl "$sl" \
+        --argjson keys "$keys_in_redis" --arg state "$degraded" '
+        def r(x): (x * 10 | round) / 10;
+        {available: true, local: {wrk: $pair.direct, c1: $ll}, shared: {wrk: $pair.gateway, c1: $sl},
+         ratio: (($pair.ratio * 1000 | round) / 1000),
+         added_p50_c1_us: r($sl.latency.p50_us - $ll.latency.p50_us),
+         added_p99_c32_us: r($pair.added_p99_us), redis_keys: $keys, shared_state: $state,
+         errors: ($pair.direct.errors + $pair.gateway.errors + ($ll.error_total // 1) + ($sl.error_total // 1))}' \
+        > "$TMP/res/shared.json"
+else
+    KEY=${SAVED_KEY:-$KEY}
+    jq -n --arg note "$SHARED_NOTE" '{available: false, note: $note}' > "$TMP/res/shared.json"
+fi
+jq -r 'if .available then "    local \(.local.wrk.rps) req/s, shared \(.shared.wrk.rps) req/s (\(.ratio)x); added p50@1 \(.added_p50_c1_us) us, p99@'"$CONNS"' \(.added_p99_c32_us) us; shared state \(.shared_state), \(.redis_keys) keys in Redis; errors \(.errors)" else "    not available: \(.note)" end' "$TMP/res/shared.json" >&2
+[ -z "${SH_PID-}" ] || kill -TERM "$SH_PID" 2> /dev/null || true
+
 # 1,000 concurrent open streams (each lasts DELTAS x 250 ms).
 say "$NSTREAMS concurrent streams held open: direct, then through the gateway"
 wait_quiet
@@ -635,7 +698,8 @@ jq -n \
     --slurpfile s19 "$TMP/res/stream-openai-to-gemini.json" --slurpfile s20 "$TMP/res/anthropic-to-gemini.json" \
     --slurpfile paced "$TMP/res/paced.json" --slurpfile streams "$TMP/res/streams.json" \
     --slurpfile logging "$TMP/res/logging.json" --slurpfile cli "$TMP/res/cli.json" \
-    --slurpfile metrics "$TMP/res/metrics.json" --slurpfile dashboard "$TMP/res/dashboard.json" '
+    --slurpfile metrics "$TMP/res/metrics.json" --slurpfile dashboard "$TMP/res/dashboard.json" \
+    --slurpfile shared "$TMP/res/shared.json" '
     def r1(x): if x == null then null else (x * 10 | round) / 10 end;
     ($s1 + $s2 + $s3 + $s4 + $s5 + $s6 + $s7 + $s8 + $s9 + $s10 + $s11 + $s12 + $s13 + $s14
      + $s15 + $s16 + $s17 + $s18 + $s19 + $s20) as $sc
@@ -663,6 +727,7 @@ jq -n \
       cli: $cli[0],
       metrics_scrape: $metrics[0],
       dashboard_refresh: $dashboard[0],
+      shared_state: $shared[0],
       targets: [
         {name: "conversion throughput at \($conns) conns ≥ 0.25 × direct",
          value: (if ($conv | length) == 0 then "conversion not available in this build"
@@ -690,7 +755,13 @@ jq -n \
          value: "\(r1([$S.gateway.server_at_peak.vm_rss_kb, ($S.gateway_converted.server_at_peak.vm_rss_kb // 0)] | max / 1024)) MB",
          pass: ([$S.gateway.server_at_peak.vm_rss_kb, ($S.gateway_converted.server_at_peak.vm_rss_kb // 0)] | max <= 153600)},
         {name: "CLI command ≤ 20 ms (apikey list)", value: "\(r1($cli[0].mean_ms)) ms",
-         pass: ($cli[0].mean_ms <= 20)}
+         pass: ($cli[0].mean_ms <= 20)},
+        {name: "limit check in Redis: added p50 at 1 conn ≤ 0.3 ms (vs local counters)",
+         value: (if $shared[0].available then "\(r1($shared[0].added_p50_c1_us)) µs" else $shared[0].note end),
+         pass: (if $shared[0].available then ($shared[0].added_p50_c1_us <= 300) else null end)},
+        {name: "limit check in Redis: throughput at \($conns) conns ≥ 0.8 × local counters",
+         value: (if $shared[0].available then "\($shared[0].ratio)×" else $shared[0].note end),
+         pass: (if $shared[0].available then ($shared[0].ratio >= 0.8) else null end)}
       ]
     }' > "$TMP/results.json"
 
@@ -790,6 +861,19 @@ jq -r '
   "| direct | \(us(.paced.direct.latency.p50_us)) | \(us(.paced.direct.latency.p99_us)) | \(us(.paced.direct.latency.p999_us)) | \(f(.paced.direct.error_total)) |",
   "| gateway | \(us(.paced.gateway.latency.p50_us)) | \(us(.paced.gateway.latency.p99_us)) | \(us(.paced.gateway.latency.p999_us)) | \(f(.paced.gateway.error_total)) |",
   "| added | \(us(.paced.added_p50_us)) | \(us(.paced.added_p99_us)) | | |",
+  "",
+  "#### Key limits checked in Redis (team mode) vs on local counters (Anthropic pass-through, a key with limits never reached)",
+  "",
+  (if .shared_state.available then
+    (.shared_state as $x |
+    "| | req/s at \($m.conns) conns | p99 at \($m.conns) conns (µs) | p50 at 1 conn (µs) |",
+    "|---|---|---|---|",
+    "| local counters | \(k($x.local.wrk.rps)) | \(us($x.local.wrk.p99_us)) | \(us($x.local.c1.latency.p50_us)) |",
+    "| shared in Redis | \(k($x.shared.wrk.rps)) | \(us($x.shared.wrk.p99_us)) | \(us($x.shared.c1.latency.p50_us)) |",
+    "| shared vs local | **\($x.ratio)×** | +\(us($x.added_p99_c32_us)) | +\(us($x.added_p50_c1_us)) |",
+    "",
+    "Redis on loopback held \($x.redis_keys) gateway keys after the run; the instance reported its shared state as `\($x.shared_state)`; errors \($x.errors).")
+  else "Not measured: \(.shared_state.note)." end),
   "",
   "#### \($m.streams) concurrent streams (Anthropic SSE, \($m.deltas) deltas 250 ms apart, each on its own connection)",
   "",

@@ -134,7 +134,9 @@ class ClaudeRun:
         return f"claude exited {self.returncode}\nstdout: {self.stdout[-3000:]}\nstderr: {self.stderr[-3000:]}"
 
 
-def run_claude(gateway: Gateway, root: Path, *args: str, prompt: str = PROMPT) -> ClaudeRun:
+def run_claude(
+    gateway: Gateway, root: Path, *args: str, prompt: str = PROMPT, extra_env: dict | None = None
+) -> ClaudeRun:
     """`claude -p PROMPT --output-format json ARGS` against `gateway`, with a fresh HOME
     and project dir under `root`, bounded by CLAUDE_TIMEOUT; on a timeout the whole
     process group (the CLI and any shell it started) is killed and the test fails."""
@@ -156,6 +158,7 @@ def run_claude(gateway: Gateway, root: Path, *args: str, prompt: str = PROMPT) -
             "NO_PROXY": "127.0.0.1,localhost",
             "no_proxy": "127.0.0.1,localhost",
             **QUIET_ENV,
+            **(extra_env or {}),  # e.g. NODE_EXTRA_CA_CERTS for an HTTPS gateway
         }
         proc = subprocess.Popen(
             [str(claude), "-p", prompt, "--output-format", "json", *args],

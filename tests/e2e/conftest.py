@@ -88,7 +88,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "gemini: google-genai, Gemini CLI, and clients on a Gemini upstream (select with -m gemini)"
     )
-    config.addinivalue_line("markers", "team: team mode: CORS from a browser, HTTPS, shared state (select with -m team)")
+    config.addinivalue_line(
+        "markers", "team: team mode: CORS from a browser, HTTPS, shared state (select with -m team)"
+    )
 
 
 # --------------------------------------------------------------------------- processes
@@ -363,12 +365,14 @@ class Gateway:
         out = r.stdout.decode().strip()
         return json.loads(out) if out else None
 
-    def start(self) -> None:
-        self.proc = spawn([GATEWAY_BIN, "server", "start", "--port", "0"], env=self.env, stderr_path=self.log)
+    def start(self, *args: str) -> None:
+        self.proc = spawn([GATEWAY_BIN, "server", "start", "--port", "0", *args], env=self.env, stderr_path=self.log)
         line = read_first_line(self.proc, START_TIMEOUT, "llm-gateway server", self.log)
-        # "llm-gateway X listening on http://127.0.0.1:PORT"
-        assert " listening on http://127.0.0.1:" in line, line
+        # "llm-gateway X listening on http(s)://127.0.0.1:PORT"
+        assert " listening on http://127.0.0.1:" in line or " listening on https://127.0.0.1:" in line, line
         self.url = line.rsplit(" ", 1)[1].strip()
+        if self.url.startswith("https://"):
+            return  # /health over HTTPS is the test's to check, with its CA
         # /health needs no key; wait until it answers (it should at once).
         deadline = time.monotonic() + START_TIMEOUT
         while True:
@@ -428,7 +432,9 @@ class Gateway:
 _GATEWAYS: list[Gateway] = []  # running ones, for the reset fixture
 
 
-def make_gateway(root: Path, name: str, mocks: Mocks, routes: list[list[str]] = ()) -> Gateway:
+def make_gateway(
+    root: Path, name: str, mocks: Mocks, routes: list[list[str]] = (), start_args: list[str] = ()
+) -> Gateway:
     """A configured, running gateway in its own HOME, with the four mocks as upstreams."""
     if not GATEWAY_BIN.exists():
         pytest.exit(f"{GATEWAY_BIN} is missing: run `cargo build --bin llm-gateway` (scripts/e2e.sh does)", 2)
@@ -460,7 +466,7 @@ def make_gateway(root: Path, name: str, mocks: Mocks, routes: list[list[str]] = 
     for r in routes:
         gw.cli("route", "add", *r)
     try:
-        gw.start()
+        gw.start(*start_args)
     except BaseException:
         gw.stop()
         raise
