@@ -200,8 +200,9 @@ async fn serve(
         ledger,
     )?);
     tokio::spawn(state.clone().watch());
-    if state.shared.is_some() {
+    if let Some(shared) = &state.shared {
         tokio::spawn(share_cooldowns(state.clone()));
+        tokio::spawn(shared.clone().settle_loop());
     }
     tokio::spawn(credentials::keep_fresh(state.clone()));
     let acceptor = tls.as_ref().map(|t| t.acceptor.clone());

@@ -5,8 +5,9 @@
 //!   buckets in a hash, like [`crate::limits::window`]) and its spend in the current
 //!   budget period (integer micro-dollars), checked and counted by one Lua script per
 //!   request, so two instances never both admit the last request of a minute
-//!   (no read-modify-write from the gateway). Tokens and cost are added when an answer
-//!   ends, by a second script, off the request path.
+//!   (no read-modify-write from the gateway). Tokens and cost are summed per key as
+//!   answers end and sent every [`SETTLE_EVERY`] by a second script, off the request
+//!   path (so the shared tpm and budget lag by at most that).
 //! - **Upstream cool-downs**: a 429 learnt by one instance (`until` in Unix ms, expiring
 //!   with it) is read by every instance every [`COOLDOWN_POLL`].
 //!
@@ -39,31 +40,53 @@ use crate::util::Timestamp;
 /// How often cool-downs learnt by other instances are read.
 pub const COOLDOWN_POLL: Duration = Duration::from_millis(500);
 
+/// The longest a thread's first call (which connects) may take.
+const FIRST_CALL: Duration = Duration::from_millis(500);
+
 /// Prefix of every key the gateway writes.
 const NS: &str = "lgw";
 
-/// Check (and count) one request of a key. KEYS: requests hash, tokens hash, spend.
-/// ARGV: now (s), rpm, tpm, budget (µ$) — each -1 when unset —, the spend to start
-/// from when the period's counter does not exist yet (µ$), the counter's TTL (s).
-/// Returns {0, requests, spent} to admit; {1, spent, 0} over budget; {2, tokens,
-/// retry} over tpm; {3, requests, retry} over rpm.
-const CHECK: &str = r#"
-local now = tonumber(ARGV[1])
-local function used(key)
-  local total, buckets = 0, {}
-  local v = redis.call('HGETALL', key)
-  for i = 1, #v, 2 do
-    local s, c = tonumber(v[i]), tonumber(v[i + 1])
-    if s + 61 <= now then
-      redis.call('HDEL', key, v[i])
-    else
-      total = total + c
-      buckets[#buckets + 1] = {s, c}
+/// The sliding window in Redis, as in [`crate::limits::window`]: a hash of one-second
+/// buckets plus `h` (the newest second seen) and `n` (the sum of the buckets still in
+/// the window). Moving the window to a new second drops only the buckets that left it
+/// (one per second under steady traffic), so a check costs a few hash operations,
+/// not a scan of sixty buckets. A caller whose clock is behind `h` counts in `h`.
+const WINDOW_LUA: &str = r#"
+local function window(key, now)
+  local v = redis.call('HMGET', key, 'h', 'n')
+  local h, n = tonumber(v[1]), tonumber(v[2]) or 0
+  if h == nil then
+    redis.call('HSET', key, 'h', now, 'n', 0)
+    return 0, now
+  end
+  if now <= h then return n, h end
+  if now - h > 61 then
+    redis.call('DEL', key)
+    redis.call('HSET', key, 'h', now, 'n', 0)
+    return 0, now
+  end
+  for s = h - 60, now - 61 do
+    local c = redis.call('HGET', key, s)
+    if c then
+      n = n - tonumber(c)
+      redis.call('HDEL', key, s)
     end
   end
-  return total, buckets
+  redis.call('HSET', key, 'h', now, 'n', n)
+  return n, now
 end
-local function retry_after(total, buckets, max_total)
+local function add(key, at, k)
+  redis.call('HINCRBY', key, at, k)
+  redis.call('HINCRBY', key, 'n', k)
+  redis.call('EXPIRE', key, 120)
+end
+local function retry_after(key, now, total, max_total)
+  local v = redis.call('HGETALL', key)
+  local buckets = {}
+  for i = 1, #v, 2 do
+    local s = tonumber(v[i])
+    if s then buckets[#buckets + 1] = {s, tonumber(v[i + 1])} end
+  end
   table.sort(buckets, function(a, b) return a[1] < b[1] end)
   for _, b in ipairs(buckets) do
     total = total - b[2]
@@ -71,6 +94,15 @@ local function retry_after(total, buckets, max_total)
   end
   return 1
 end
+"#;
+
+/// Check (and count) one request of a key. KEYS: requests window, tokens window,
+/// spend. ARGV: now (s), rpm, tpm, budget (µ$) — each -1 when unset —, the spend to
+/// start from when the period's counter does not exist yet (µ$), the counter's TTL
+/// (s). Returns {0, requests, spent} to admit; {1, spent, 0} over budget; {2, tokens,
+/// retry} over tpm; {3, requests, retry} over rpm.
+const CHECK_BODY: &str = r#"
+local now = tonumber(ARGV[1])
 local budget = tonumber(ARGV[4])
 local spent = 0
 if budget >= 0 then
@@ -84,27 +116,27 @@ if budget >= 0 then
 end
 local tpm = tonumber(ARGV[3])
 if tpm >= 0 then
-  local t, tb = used(KEYS[2])
-  if t >= tpm then return {2, t, retry_after(t, tb, tpm - 1)} end
+  local t, at = window(KEYS[2], now)
+  if t >= tpm then return {2, t, retry_after(KEYS[2], at, t, tpm - 1)} end
 end
 local rpm = tonumber(ARGV[2])
 local r = 0
 if rpm >= 0 then
-  local rb
-  r, rb = used(KEYS[1])
-  if r >= rpm then return {3, r, retry_after(r, rb, rpm - 1)} end
-  redis.call('HINCRBY', KEYS[1], now, 1)
-  redis.call('EXPIRE', KEYS[1], 120)
+  local at
+  r, at = window(KEYS[1], now)
+  if r >= rpm then return {3, r, retry_after(KEYS[1], at, r, rpm - 1)} end
+  add(KEYS[1], at, 1)
 end
 return {0, r + 1, spent}
 "#;
 
-/// Charge an answer. KEYS: tokens hash, spend. ARGV: now (s), tokens, cost (µ$), the
-/// spend to start from (µ$), the spend counter's TTL (s), "1" when the key has a budget.
-const SETTLE: &str = r#"
+/// Charge answers (summed over a short batch). KEYS: tokens window, spend. ARGV: now
+/// (s), tokens, cost (µ$), the spend to start from (µ$), the spend counter's TTL (s),
+/// "1" when the key has a budget.
+const SETTLE_BODY: &str = r#"
 if tonumber(ARGV[2]) > 0 then
-  redis.call('HINCRBY', KEYS[1], ARGV[1], ARGV[2])
-  redis.call('EXPIRE', KEYS[1], 120)
+  local _, at = window(KEYS[1], tonumber(ARGV[1]))
+  add(KEYS[1], at, tonumber(ARGV[2]))
 end
 if ARGV[6] == '1' and tonumber(ARGV[3]) > 0 then
   if redis.call('EXISTS', KEYS[2]) == 0 then
@@ -114,6 +146,16 @@ if ARGV[6] == '1' and tonumber(ARGV[3]) > 0 then
 end
 return 1
 "#;
+
+/// The check script's source (for tests that drive it directly).
+pub fn check_script() -> String {
+    format!("{WINDOW_LUA}{CHECK_BODY}")
+}
+
+/// How long answers' tokens and cost are summed before one settlement per key goes to
+/// Redis: the shared tpm and budget lag by at most this, and Redis sees one call per
+/// key per batch instead of one per answer.
+pub const SETTLE_EVERY: Duration = Duration::from_millis(50);
 
 /// Distinguishes instances of [`Shared`] in the per-thread connection table.
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -173,6 +215,20 @@ pub struct Shared {
     info: Mutex<HealthInfo>,
     check: redis::Script,
     settle: redis::Script,
+    /// Tokens and cost waiting for the next settlement, per key.
+    pending: Mutex<HashMap<String, Pending>>,
+}
+
+/// One key's answers since the last settlement.
+#[derive(Debug, Clone)]
+struct Pending {
+    tokens: u64,
+    cost_micros: i64,
+    /// What this instance counted as spent before these answers (the seed).
+    seed_micros: i64,
+    period_start: i64,
+    ttl: i64,
+    has_budget: bool,
 }
 
 /// Why a shared check could not be made.
@@ -199,16 +255,18 @@ impl Shared {
                 since: SystemTime::now(),
                 last_error: None,
             }),
-            check: redis::Script::new(CHECK),
-            settle: redis::Script::new(SETTLE),
+            check: redis::Script::new(&check_script()),
+            settle: redis::Script::new(&format!("{WINDOW_LUA}{SETTLE_BODY}")),
+            pending: Mutex::new(HashMap::new()),
         })
     }
 
-    /// This thread's connection (made lazily, on this thread's runtime).
-    fn conn(&self) -> Result<ConnectionManager, SharedError> {
+    /// This thread's connection (made lazily, on this thread's runtime), and whether
+    /// it is new (its first call also connects, so it gets longer).
+    fn conn(&self) -> Result<(ConnectionManager, bool), SharedError> {
         CONNECTIONS.with(|c| {
             if let Some(m) = c.borrow().get(&self.id) {
-                return Ok(m.clone());
+                return Ok((m.clone(), false));
             }
             let config = ConnectionManagerConfig::new()
                 .set_connection_timeout(Some(Duration::from_millis(500)))
@@ -217,7 +275,7 @@ impl Shared {
                 .set_max_delay(Duration::from_secs(2));
             let m = ConnectionManager::new_lazy_with_config(self.client.clone(), config)?;
             c.borrow_mut().insert(self.id, m.clone());
-            Ok(m)
+            Ok((m, true))
         })
     }
 
@@ -227,10 +285,18 @@ impl Shared {
         F: Future<Output = redis::RedisResult<T>>,
     {
         let result = match self.conn() {
-            Ok(conn) => match tokio::time::timeout(self.timeout, f(conn)).await {
-                Ok(r) => r.map_err(SharedError::from),
-                Err(_) => Err(SharedError::Timeout(self.timeout.as_millis() as u64)),
-            },
+            Ok((conn, new)) => {
+                // A thread's first call also opens its connection.
+                let limit = if new {
+                    self.timeout.max(FIRST_CALL)
+                } else {
+                    self.timeout
+                };
+                match tokio::time::timeout(limit, f(conn)).await {
+                    Ok(r) => r.map_err(SharedError::from),
+                    Err(_) => Err(SharedError::Timeout(limit.as_millis() as u64)),
+                }
+            }
             Err(e) => Err(e),
         };
         match &result {
@@ -371,57 +437,92 @@ impl Shared {
         }
     }
 
-    /// Charge an answer's tokens and cost to the shared counters (fire and forget, on
-    /// the current runtime). Call before charging the local limiter.
+    /// Charge an answer's tokens and cost to the shared counters: summed per key and
+    /// sent every [`SETTLE_EVERY`] by [`Shared::settle_loop`]. Call before charging
+    /// the local limiter.
     pub fn settle(
-        self: &std::sync::Arc<Self>,
+        &self,
         limiter: &Limiter,
         key_id: &str,
         tokens: u64,
         cost_usd: f64,
         now: SystemTime,
     ) {
+        let cost = micros(cost_usd);
+        if tokens == 0 && cost == 0 {
+            return;
+        }
         let Some(view) = limiter.shared_view(key_id, now) else {
             return;
         };
-        if tokens == 0 && micros(cost_usd) == 0 {
-            return;
-        }
-        let now_s = unix_millis(now) / 1000;
-        let ttl = (view.period.end - now_s as i64).max(60) + 86_400;
-        let keys = key_names(key_id, view.period.start);
-        let has_budget = if view.limits.budget_usd.is_some() {
-            "1"
-        } else {
-            "0"
-        };
-        let seed = micros(view.local_spent_usd);
-        let cost = micros(cost_usd);
-        let this = self.clone();
-        // Off the request path; never from outside a runtime (a body dropped late).
-        let Ok(rt) = tokio::runtime::Handle::try_current() else {
+        let now_s = (unix_millis(now) / 1000) as i64;
+        let Ok(mut pending) = self.pending.lock() else {
             return;
         };
-        rt.spawn(async move {
-            let _: Result<i64, _> = this
-                .call(|mut conn| {
-                    let script = this.settle.clone();
-                    async move {
-                        script
-                            .key(&keys[1])
-                            .key(&keys[2])
-                            .arg(now_s)
-                            .arg(tokens)
-                            .arg(cost)
-                            .arg(seed)
-                            .arg(ttl)
-                            .arg(has_budget)
-                            .invoke_async(&mut conn)
-                            .await
-                    }
-                })
-                .await;
+        let p = pending.entry(key_id.to_string()).or_insert(Pending {
+            tokens: 0,
+            cost_micros: 0,
+            seed_micros: micros(view.local_spent_usd),
+            period_start: view.period.start,
+            ttl: (view.period.end - now_s).max(60) + 86_400,
+            has_budget: view.limits.budget_usd.is_some(),
         });
+        if p.period_start != view.period.start {
+            // A new budget period began inside the batch: its spend starts here.
+            *p = Pending {
+                tokens: p.tokens,
+                cost_micros: 0,
+                seed_micros: 0,
+                period_start: view.period.start,
+                ttl: (view.period.end - now_s).max(60) + 86_400,
+                has_budget: p.has_budget,
+            };
+        }
+        p.tokens += tokens;
+        p.cost_micros += cost;
+    }
+
+    /// Send the summed settlements every [`SETTLE_EVERY`], until the runtime ends.
+    /// What Redis does not take (down, slow) is kept for the next round, so the
+    /// shared counters end whole once it is back.
+    pub async fn settle_loop(self: std::sync::Arc<Self>) {
+        let mut tick = tokio::time::interval(SETTLE_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let batch: Vec<(String, Pending)> = match self.pending.lock() {
+                Ok(mut p) if !p.is_empty() => p.drain().collect(),
+                _ => continue,
+            };
+            let now_s = unix_millis(SystemTime::now()) / 1000;
+            for (key_id, p) in batch {
+                let keys = key_names(&key_id, p.period_start);
+                let done: Result<i64, _> = self
+                    .call(|mut conn| {
+                        let mut inv = self.settle.key(&keys[1]);
+                        inv.key(&keys[2])
+                            .arg(now_s)
+                            .arg(p.tokens)
+                            .arg(p.cost_micros)
+                            .arg(p.seed_micros)
+                            .arg(p.ttl)
+                            .arg(if p.has_budget { "1" } else { "0" });
+                        async move { inv.invoke_async(&mut conn).await }
+                    })
+                    .await;
+                if done.is_err()
+                    && let Ok(mut pending) = self.pending.lock()
+                {
+                    let e = pending.entry(key_id).or_insert(Pending {
+                        tokens: 0,
+                        cost_micros: 0,
+                        ..p.clone()
+                    });
+                    e.tokens += p.tokens;
+                    e.cost_micros += p.cost_micros;
+                }
+            }
+        }
     }
 
     /// Tell the other instances that an upstream rests until `until` (fire and forget).

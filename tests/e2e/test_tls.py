@@ -15,7 +15,7 @@ import openai
 import pytest
 
 from claude_cli import MARKER, run_claude
-from conftest import HTTP_TIMEOUT, Gateway, Mocks, make_gateway
+from conftest import HTTP_TIMEOUT, Mocks, make_gateway
 
 pytestmark = pytest.mark.team
 
