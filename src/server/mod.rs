@@ -74,6 +74,11 @@ pub fn start(store: ConfigStore, opts: StartOptions) -> anyhow::Result<()> {
 
 /// On first run (no gateway key at all), create one so the user can connect at once.
 fn ensure_first_key(store: &ConfigStore) -> anyhow::Result<Option<(GatewayKey, String)>> {
+    // Read first: a config with keys is never locked or written here (it may be
+    // mounted read-only, as in team deployments).
+    if store.path().exists() && !store.load()?.gateway_keys.is_empty() {
+        return Ok(None);
+    }
     store.update(|c| {
         if !c.gateway_keys.is_empty() {
             return Ok::<_, anyhow::Error>(None);

@@ -298,3 +298,37 @@ fn the_window_in_redis_frees_what_a_minute_left_behind() {
     }
     assert_eq!(redis.cli(&["HGET", "r", "n"]), "3");
 }
+
+#[test]
+fn a_server_with_a_data_dir_writes_nothing_beside_its_config() {
+    // What a read-only config mount needs (root ignores file modes, so the test looks
+    // at what is written rather than making the directory read-only).
+    let env = Env::new();
+    let ant = Mock::start(Flavor::Anthropic, "sk-ant-k");
+    env.add_upstream("ant", &ant, &[]);
+    let key = env.add_key("c", "read,write");
+    let data = tempfile::tempdir().unwrap();
+    let data_dir = data.path().to_str().unwrap().to_string();
+    env.edit_config(|v| v["server"]["data_dir"] = data_dir.clone().into());
+    let cfg_dir = env.config_path().parent().unwrap().to_path_buf();
+    // The CLI's lock file: a server that took the lock (to write) would make it again.
+    let _ = std::fs::remove_file(cfg_dir.join("config.yaml.lock"));
+    let before: Vec<_> = std::fs::read_dir(&cfg_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    let server = env.start();
+    assert_eq!(ask(&server, &key).status, 200);
+    // The CLI finds the server through the runtime file in the data dir.
+    assert_eq!(env.json(&["status"])["upstreams"][0]["name"], "ant");
+    assert!(data.path().join("server.json").exists());
+    assert!(eventually(Duration::from_secs(5), || data
+        .path()
+        .join("usage.db")
+        .exists()));
+    let after: Vec<_> = std::fs::read_dir(&cfg_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(before, after, "the server wrote beside its config");
+}
