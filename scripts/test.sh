@@ -18,4 +18,7 @@ if ! command -v redis-server >/dev/null; then
 fi
 
 cargo test --all-targets
+# The deployment files (compose, Kubernetes, HAProxy, the example config) validated
+# offline; uses the debug binary the tests just built for the config check.
+LLM_GATEWAY_BIN=target/debug/llm-gateway bash deploy/check.sh
 bash scripts/e2e.sh "$@"
