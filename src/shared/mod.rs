@@ -3,9 +3,12 @@
 //!
 //! - **Key limits and budgets**: each key's requests and tokens per minute (one-second
 //!   buckets in a hash, like [`crate::limits::window`]) and its spend in the current
-//!   budget period (integer micro-dollars), checked and counted by one Lua script per
-//!   request, so two instances never both admit the last request of a minute
-//!   (no read-modify-write from the gateway). Tokens and cost are summed per key as
+//!   budget period (integer micro-dollars), checked and counted by one Lua script, so
+//!   two instances never both admit the last request of a minute (no
+//!   read-modify-write from the gateway). A busy key does not call Redis per request:
+//!   the script grants (and counts) a lease of requests for the current second, sized
+//!   to the key's traffic here in the previous second and down to one near the limit
+//!   ([`Lease`]); budgets and tpm are read with each lease, so at least once a second. Tokens and cost are summed per key as
 //!   answers end and sent every [`SETTLE_EVERY`] by a second script, off the request
 //!   path (so the shared tpm and budget lag by at most that).
 //! - **Upstream cool-downs**: a 429 learnt by one instance (`until` in Unix ms, expiring
@@ -96,13 +99,17 @@ local function retry_after(key, now, total, max_total)
 end
 "#;
 
-/// Check (and count) one request of a key. KEYS: requests window, tokens window,
-/// spend. ARGV: now (s), rpm, tpm, budget (µ$) — each -1 when unset —, the spend to
-/// start from when the period's counter does not exist yet (µ$), the counter's TTL
-/// (s). Returns {0, requests, spent} to admit; {1, spent, 0} over budget; {2, tokens,
-/// retry} over tpm; {3, requests, retry} over rpm.
+/// Check a key and lease it requests. KEYS: requests window, tokens window, spend.
+/// ARGV: now (s), rpm, tpm, budget (µ$) — each -1 when unset —, the spend to start
+/// from when the period's counter does not exist yet (µ$), the counter's TTL (s), and
+/// how many requests the caller would like to admit this second (the lease). The
+/// grant is counted now; near the limit it is one (an eighth of what is left, at
+/// least one), so the limit stays exact. Returns {0, requests, spent, granted} to
+/// admit; {1, spent, 0, 0} over budget; {2, tokens, retry, 0} over tpm; {3,
+/// requests, retry, 0} over rpm.
 const CHECK_BODY: &str = r#"
 local now = tonumber(ARGV[1])
+local want = tonumber(ARGV[7] or '1')
 local budget = tonumber(ARGV[4])
 local spent = 0
 if budget >= 0 then
@@ -112,22 +119,22 @@ if budget >= 0 then
     s = ARGV[5]
   end
   spent = tonumber(s)
-  if spent >= budget then return {1, spent, 0} end
+  if spent >= budget then return {1, spent, 0, 0} end
 end
 local tpm = tonumber(ARGV[3])
 if tpm >= 0 then
   local t, at = window(KEYS[2], now)
-  if t >= tpm then return {2, t, retry_after(KEYS[2], at, t, tpm - 1)} end
+  if t >= tpm then return {2, t, retry_after(KEYS[2], at, t, tpm - 1), 0} end
 end
 local rpm = tonumber(ARGV[2])
-local r = 0
 if rpm >= 0 then
-  local at
-  r, at = window(KEYS[1], now)
-  if r >= rpm then return {3, r, retry_after(KEYS[1], at, r, rpm - 1)} end
-  add(KEYS[1], at, 1)
+  local r, at = window(KEYS[1], now)
+  if r >= rpm then return {3, r, retry_after(KEYS[1], at, r, rpm - 1), 0} end
+  local g = math.min(want, math.max(1, math.floor((rpm - r) / 8)))
+  add(KEYS[1], at, g)
+  return {0, r + g, spent, g}
 end
-return {0, r + 1, spent}
+return {0, 0, spent, want}
 "#;
 
 /// Charge answers (summed over a short batch). KEYS: tokens window, spend. ARGV: now
@@ -217,7 +224,42 @@ pub struct Shared {
     settle: redis::Script,
     /// Tokens and cost waiting for the next settlement, per key.
     pending: Mutex<HashMap<String, Pending>>,
+    /// Requests each key was granted by the shared state for the current second.
+    leases: Mutex<HashMap<String, Lease>>,
 }
+
+/// Requests of one key this instance may admit in one second without asking Redis:
+/// granted (and counted) by the check script, so the total across instances never
+/// passes the limit. Unused ones lapse with the second (counted, never used: the
+/// limit errs on the strict side). A lease is asked for about as many requests as
+/// the key had here in the previous second; near the limit the script grants one at
+/// a time. Budgets and tpm are read with each lease, so at least once a second.
+#[derive(Debug, Default)]
+struct Lease {
+    second: u64,
+    left: u64,
+    used_this_second: u64,
+    used_last_second: u64,
+}
+
+impl Lease {
+    /// Move to `second`, keeping the previous second's count for sizing the next lease.
+    fn roll(&mut self, second: u64) {
+        if second != self.second {
+            self.used_last_second = if second == self.second + 1 {
+                self.used_this_second
+            } else {
+                0
+            };
+            self.used_this_second = 0;
+            self.left = 0;
+            self.second = second;
+        }
+    }
+}
+
+/// Largest lease asked for (per key, per second, per instance).
+const MAX_LEASE: u64 = 10_000;
 
 /// One key's answers since the last settlement.
 #[derive(Debug, Clone)]
@@ -258,6 +300,7 @@ impl Shared {
             check: redis::Script::new(&check_script()),
             settle: redis::Script::new(&format!("{WINDOW_LUA}{SETTLE_BODY}")),
             pending: Mutex::new(HashMap::new()),
+            leases: Mutex::new(HashMap::new()),
         })
     }
 
@@ -378,9 +421,25 @@ impl Shared {
         };
         let l = &view.limits;
         let now_s = unix_millis(now) / 1000;
+        // A request of the lease this second: no call.
+        let want = match self.leases.lock() {
+            Ok(mut leases) => {
+                let lease = leases.entry(key_id.to_string()).or_default();
+                lease.roll(now_s);
+                if lease.left > 0 {
+                    lease.left -= 1;
+                    lease.used_this_second += 1;
+                    drop(leases);
+                    limiter.note_admitted(key_id, now);
+                    return Ok(Admit::default());
+                }
+                lease.used_last_second.clamp(1, MAX_LEASE)
+            }
+            Err(_) => 1,
+        };
         let ttl = (view.period.end - now_s as i64).max(60) + 86_400;
         let keys = key_names(key_id, view.period.start);
-        let result: Result<(i64, i64, i64), SharedError> = self
+        let result: Result<(i64, i64, i64, i64), SharedError> = self
             .call(|mut conn| async move {
                 self.check
                     .key(&keys[0])
@@ -392,32 +451,39 @@ impl Shared {
                     .arg(l.budget_usd.map_or(-1, micros))
                     .arg(micros(view.local_spent_usd))
                     .arg(ttl)
+                    .arg(want)
                     .invoke_async(&mut conn)
                     .await
             })
             .await;
         match result {
-            Ok((0, requests, _)) => {
+            Ok((0, requests, _, granted)) => {
+                if let Ok(mut leases) = self.leases.lock() {
+                    let lease = leases.entry(key_id.to_string()).or_default();
+                    lease.roll(now_s);
+                    lease.left += (granted.max(1) as u64) - 1;
+                    lease.used_this_second += 1;
+                }
                 limiter.note_admitted(key_id, now);
                 Ok(Admit {
                     remaining_requests: l.rpm.map(|r| r.saturating_sub(requests.max(0) as u64)),
                     remaining_tokens: None,
                 })
             }
-            Ok((1, spent, _)) => Err(CheckError::Refused(Refusal::Budget {
+            Ok((1, spent, _, _)) => Err(CheckError::Refused(Refusal::Budget {
                 key: l.name.clone(),
                 budget_usd: l.budget_usd.unwrap_or(0.0),
                 spent_usd: spent as f64 / 1e6,
                 period: l.budget_period,
                 resets_at: view.period.resets_at(),
             })),
-            Ok((2, used, retry)) => Err(CheckError::Refused(Refusal::Tpm {
+            Ok((2, used, retry, _)) => Err(CheckError::Refused(Refusal::Tpm {
                 key: l.name.clone(),
                 limit: l.tpm.unwrap_or(0),
                 used: used.max(0) as u64,
                 retry_after_secs: retry.max(1) as u64,
             })),
-            Ok((_, _, retry)) => Err(CheckError::Refused(Refusal::Rpm {
+            Ok((_, _, retry, _)) => Err(CheckError::Refused(Refusal::Rpm {
                 key: l.name.clone(),
                 limit: l.rpm.unwrap_or(0),
                 retry_after_secs: retry.max(1) as u64,

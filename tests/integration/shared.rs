@@ -286,13 +286,13 @@ fn the_window_in_redis_frees_what_a_minute_left_behind() {
     assert_eq!(check(1010)[0], "0");
     assert_eq!(check(1030)[0], "0");
     // Full: the oldest request (second 1000) leaves at 1061.
-    assert_eq!(check(1040), ["3", "3", "21"]);
+    assert_eq!(check(1040), ["3", "3", "21", "0"]);
     // A replica whose clock is behind counts in the newest second, and is refused too.
     assert_eq!(check(1020)[0], "3");
     assert_eq!(check(1060)[0], "3");
     assert_eq!(check(1061)[0], "0");
     // Next frees at 1071 (second 1010); after a long quiet spell everything is free.
-    assert_eq!(check(1062), ["3", "3", "9"]);
+    assert_eq!(check(1062), ["3", "3", "9", "0"]);
     for now in [2000, 2000, 2000] {
         assert_eq!(check(now)[0], "0");
     }
@@ -331,4 +331,47 @@ fn a_server_with_a_data_dir_writes_nothing_beside_its_config() {
         .map(|e| e.unwrap().file_name())
         .collect();
     assert_eq!(before, after, "the server wrote beside its config");
+}
+
+#[test]
+fn a_busy_key_leases_its_requests_instead_of_asking_redis_each_time() {
+    let redis = Redis::start();
+    let t = team(&redis, &["--rpm", "1000000"], |_| {});
+    let calls = || -> u64 {
+        let info = redis.cli(&["INFO", "commandstats"]);
+        info.lines()
+            .filter(|l| l.starts_with("cmdstat_evalsha:") || l.starts_with("cmdstat_eval:"))
+            .filter_map(|l| {
+                l.split("calls=")
+                    .nth(1)?
+                    .split(',')
+                    .next()?
+                    .parse::<u64>()
+                    .ok()
+            })
+            .sum()
+    };
+    let before = calls();
+    let start = std::time::Instant::now();
+    let mut n = 0u64;
+    while start.elapsed() < Duration::from_millis(2500) {
+        assert_eq!(ask(&t.servers[0], &t.key).status, 200);
+        n += 1;
+    }
+    let used = calls() - before;
+    // After its first second, a lease covers about a second's worth of requests.
+    assert!(used * 2 < n, "{used} script calls for {n} requests");
+    // Every admitted request is counted in the shared window (leased ones included).
+    let counted: u64 = redis
+        .cli(&["HGET", &format!("lgw:{{{}}}:req", key_id(&t)), "n"])
+        .parse()
+        .unwrap_or(0);
+    assert!(counted >= n, "{counted} counted for {n} admitted");
+}
+
+fn key_id(t: &Team) -> String {
+    t.envs[0].json(&["apikey", "show", "team"])["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }
