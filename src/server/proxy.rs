@@ -434,7 +434,7 @@ async fn attempt_all(
     let breaker_cfg = cfg.breaker;
     let now = tokio::time::Instant::now();
     let deadline = now + Duration::from_secs(cfg.routing.total_deadline_secs.max(1));
-    let sticky = cfg
+    let mut sticky = cfg
         .routing
         .sticky_sessions
         .then(|| {
@@ -443,6 +443,16 @@ async fn attempt_all(
                 .and_then(|s| state.session_upstream(s))
         })
         .flatten();
+    // Team mode: a conversation another instance served stays on its account.
+    if sticky.is_none()
+        && cfg.routing.sticky_sessions
+        && let (Some(shared), Some(s)) = (&state.shared, inb.session.as_deref())
+    {
+        sticky = shared.session(s).await;
+        if let Some(id) = &sticky {
+            state.remember_session(s, id);
+        }
+    }
 
     // Who can take a request now, and in which order to try them.
     let mut ready = Vec::new();
@@ -567,8 +577,11 @@ async fn attempt_all(
             match verdict {
                 Verdict::Serve => {
                     stats.health().success(now, &breaker_cfg, latency);
-                    if let Some(s) = &inb.session {
-                        state.remember_session(s, &upstream.id);
+                    if let Some(s) = &inb.session
+                        && state.remember_session(s, &upstream.id)
+                        && let Some(shared) = &state.shared
+                    {
+                        shared.publish_session(s, &upstream.id);
                     }
                     in_flight.hand_over();
                     return respond(rc, inb, upstream, stats, resp, prefix, breaker_cfg).await;

@@ -218,7 +218,9 @@ impl AppState {
     }
 
     /// Remember which upstream a conversation used (bounded; old entries expire).
-    pub fn remember_session(&self, session: &str, upstream_id: &str) {
+    /// Remember a conversation's account; true when that is news (a new
+    /// conversation here, or another account than before).
+    pub fn remember_session(&self, session: &str, upstream_id: &str) -> bool {
         const CAP: usize = 10_000;
         let mut m = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
         if m.len() >= CAP {
@@ -227,10 +229,11 @@ impl AppState {
                 m.clear();
             }
         }
-        m.insert(
+        let old = m.insert(
             session.to_string(),
             (upstream_id.to_string(), Instant::now()),
         );
+        old.is_none_or(|(id, t)| id != upstream_id || t.elapsed() >= SESSION_TTL)
     }
 
     pub fn session_upstream(&self, session: &str) -> Option<String> {

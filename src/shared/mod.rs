@@ -8,11 +8,17 @@
 //!   read-modify-write from the gateway). A busy key does not call Redis per request:
 //!   the script grants (and counts) a lease of requests for the current second, sized
 //!   to the key's traffic here in the previous second and down to one near the limit
-//!   ([`Lease`]); budgets and tpm are read with each lease, so at least once a second. Tokens and cost are summed per key as
-//!   answers end and sent every [`SETTLE_EVERY`] by a second script, off the request
-//!   path (so the shared tpm and budget lag by at most that).
+//!   (`Lease`); budgets and tpm are read with each lease, so at least once a second.
+//!   Tokens and cost are summed per key as answers end and sent every
+//!   [`SETTLE_EVERY`] by a second script, off the request path (so the shared tpm and
+//!   budget lag by at most that).
 //! - **Upstream cool-downs**: a 429 learnt by one instance (`until` in Unix ms, expiring
 //!   with it) is read by every instance every [`COOLDOWN_POLL`].
+//! - **Subscription tokens**: one refresh at a time per account across instances (a
+//!   lock with an owner and an expiry), the rotated tokens published for the others
+//!   (`server::credentials`), so a refresh token is spent once.
+//! - **Sticky sessions**: a conversation's account, so a conversation stays on one
+//!   account whichever instance takes its next turn.
 //!
 //! Breakers stay per instance, and so does the usage ledger (each instance writes its
 //! own `usage.db`; docs/team.md says how to gather them).
@@ -616,6 +622,44 @@ impl Shared {
         });
     }
 
+    /// The account a conversation last used, on any instance (`None` when unknown or
+    /// Redis does not answer in time).
+    pub async fn session(&self, session: &str) -> Option<String> {
+        let key = session_key(session);
+        self.call(|mut conn| async move {
+            redis::cmd("GET")
+                .arg(&key)
+                .query_async::<Option<String>>(&mut conn)
+                .await
+        })
+        .await
+        .ok()
+        .flatten()
+    }
+
+    /// Record a conversation's account for the other instances (fire and forget).
+    pub fn publish_session(self: &std::sync::Arc<Self>, session: &str, upstream_id: &str) {
+        let key = session_key(session);
+        let id = upstream_id.to_string();
+        let this = self.clone();
+        let Ok(rt) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        rt.spawn(async move {
+            let _: Result<(), _> = this
+                .call(|mut conn| async move {
+                    redis::cmd("SET")
+                        .arg(&key)
+                        .arg(&id)
+                        .arg("EX")
+                        .arg(SESSION_TTL_SECS)
+                        .query_async(&mut conn)
+                        .await
+                })
+                .await;
+        });
+    }
+
     /// When each of `upstream_ids` rests until (Unix ms), as other instances learnt.
     pub async fn cooldowns(
         &self,
@@ -731,6 +775,18 @@ impl Shared {
         })
         .await
     }
+}
+
+/// How long a conversation's account is remembered in Redis (as in the instance).
+const SESSION_TTL_SECS: u64 = 3600;
+
+/// A conversation's key: a hash of its id (Claude Code's carries an account and a
+/// session uuid, which need not sit in Redis as they are).
+fn session_key(session: &str) -> String {
+    format!(
+        "{NS}:sticky:{}",
+        crate::convert::common::short_hash(session, 32)
+    )
 }
 
 /// The three keys of a gateway key's counters (one hash slot: `{id}`).

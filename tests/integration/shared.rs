@@ -375,3 +375,49 @@ fn key_id(t: &Team) -> String {
         .unwrap()
         .to_string()
 }
+
+#[test]
+fn a_conversation_stays_on_its_account_across_replicas() {
+    let redis = Redis::start();
+    let other = Mock::start(Flavor::Anthropic, "sk-ant-k2");
+    let t = team(&redis, &[], |e| {
+        e.add_upstream("ant2", &other, &[]);
+        // Without stickiness the replicas would take turns between the two accounts.
+        e.edit_config(|v| v["routing"]["strategy"] = "round-robin".into());
+    });
+    let served_by = |server: &Server, session: &str| -> &str {
+        let (a, b) = (
+            t.ant.inference_requests().len(),
+            other.inference_requests().len(),
+        );
+        let r = post_json(
+            &format!("{}/v1/messages", server.url),
+            &[("x-api-key", &t.key)],
+            &json!({"model": "claude-sonnet-4-5", "max_tokens": 16,
+                "metadata": {"user_id": session},
+                "messages": [{"role": "user", "content": "hi"}]}),
+        );
+        assert_eq!(r.status, 200, "{}", r.text());
+        match (
+            t.ant.inference_requests().len() - a,
+            other.inference_requests().len() - b,
+        ) {
+            (1, 0) => "ant",
+            (0, 1) => "ant2",
+            x => panic!("served by {x:?}"),
+        }
+    };
+    let mut seen = std::collections::HashSet::new();
+    for i in 0..6 {
+        let session = format!("user_abc_account__session_{i}");
+        let first = served_by(&t.servers[0], &session);
+        seen.insert(first);
+        // The turn the other replica takes goes to the same account.
+        std::thread::sleep(Duration::from_millis(100)); // the publish is off the request path
+        assert_eq!(served_by(&t.servers[1], &session), first, "session {i}");
+        assert_eq!(served_by(&t.servers[1], &session), first, "session {i}");
+    }
+    assert_eq!(seen.len(), 2, "round-robin should have used both accounts");
+    // Sessions are stored hashed.
+    assert!(!redis.cli(&["KEYS", "lgw:sticky:*"]).contains("session_"));
+}
