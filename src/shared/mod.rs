@@ -415,17 +415,14 @@ impl Shared {
         now: SystemTime,
     ) -> Result<Admit, CheckError> {
         // The model list is the config's; a key that counts nothing needs no call.
-        if limiter.limits(key_id).is_none_or(|l| !l.allows(model)) {
+        if limiter
+            .limits(key_id)
+            .is_none_or(|l| !l.allows(model) || !l.counts())
+        {
             return limiter
                 .check(key_id, model, now)
                 .map_err(CheckError::Refused);
         }
-        let Some(view) = limiter.shared_view(key_id, now) else {
-            return limiter
-                .check(key_id, model, now)
-                .map_err(CheckError::Refused);
-        };
-        let l = &view.limits;
         let now_s = unix_millis(now) / 1000;
         // A request of the lease this second: no call.
         let want = match self.leases.lock() {
@@ -443,6 +440,12 @@ impl Shared {
             }
             Err(_) => 1,
         };
+        let Some(view) = limiter.shared_view(key_id, now) else {
+            return limiter
+                .check(key_id, model, now)
+                .map_err(CheckError::Refused);
+        };
+        let l = &view.limits;
         let ttl = (view.period.end - now_s as i64).max(60) + 86_400;
         let keys = key_names(key_id, view.period.start);
         let result: Result<(i64, i64, i64, i64), SharedError> = self
@@ -524,34 +527,43 @@ impl Shared {
         if tokens == 0 && cost == 0 {
             return;
         }
-        let Some(view) = limiter.shared_view(key_id, now) else {
+        let Some(l) = limiter.limits(key_id).filter(|l| l.counts()) else {
             return;
         };
         let now_s = (unix_millis(now) / 1000) as i64;
+        let period = crate::limits::PeriodBounds::containing(l.budget_period, now_s);
         let Ok(mut pending) = self.pending.lock() else {
             return;
         };
-        let p = pending.entry(key_id.to_string()).or_insert(Pending {
-            tokens: 0,
-            cost_micros: 0,
-            seed_micros: micros(view.local_spent_usd),
-            period_start: view.period.start,
-            ttl: (view.period.end - now_s).max(60) + 86_400,
-            has_budget: view.limits.budget_usd.is_some(),
-        });
-        if p.period_start != view.period.start {
-            // A new budget period began inside the batch: its spend starts here.
-            *p = Pending {
-                tokens: p.tokens,
-                cost_micros: 0,
-                seed_micros: 0,
-                period_start: view.period.start,
-                ttl: (view.period.end - now_s).max(60) + 86_400,
-                has_budget: p.has_budget,
-            };
+        if let Some(p) = pending.get_mut(key_id)
+            && p.period_start == period.start
+        {
+            p.tokens += tokens;
+            p.cost_micros += cost;
+            return;
         }
-        p.tokens += tokens;
-        p.cost_micros += cost;
+        // The key's first answer in this batch (or of a new budget period): the seed is
+        // what this instance counts as spent before it.
+        let new_period = pending.contains_key(key_id);
+        let seed = if new_period {
+            0
+        } else {
+            limiter
+                .shared_view(key_id, now)
+                .map_or(0, |v| micros(v.local_spent_usd))
+        };
+        let carried = pending.get(key_id).map_or(0, |p| p.tokens);
+        pending.insert(
+            key_id.to_string(),
+            Pending {
+                tokens: carried + tokens,
+                cost_micros: cost,
+                seed_micros: seed,
+                period_start: period.start,
+                ttl: (period.end - now_s).max(60) + 86_400,
+                has_budget: l.budget_usd.is_some(),
+            },
+        );
     }
 
     /// Send the summed settlements every [`SETTLE_EVERY`], until the runtime ends.
