@@ -43,12 +43,14 @@ MP=$(jq -r .port "$TMP/mock.json")
 "$CLIENT" body --format openai --model claude-sonnet-4-5 > "$TMP/oai-claude.json"
 "$CLIENT" body --format anthropic --model claude-opus-4-1 > "$TMP/ant-opus.json"
 "$CLIENT" body --format anthropic --model claude-sonnet-4-5 > "$TMP/ant.json"
+"$CLIENT" body --format anthropic --model claude-sonnet-4-5 --stream > "$TMP/ant-stream.json"
 
 # scenario NAME PATH BODY FORMAT
 SCENARIOS=(
     "anthropic-passthrough /v1/messages ant.json anthropic"
     "openai-to-anthropic /v1/chat/completions oai-claude.json openai"
     "anthropic-to-openai /v1/messages ant-opus.json anthropic"
+    "anthropic-stream /v1/messages ant-stream.json anthropic"
 )
 
 n=0

@@ -105,8 +105,10 @@ fn sniff_line(line: &[u8], usage: &mut Usage) {
     let Some(data) = line.strip_prefix(b"data:") else {
         return;
     };
-    if !data.windows(7).any(|w| w == b"\"usage\"")
-        && !data.windows(15).any(|w| w == b"\"usageMetadata\"")
+    // `"usage"` (OpenAI, Anthropic, Responses) or `"usageMetadata` (Gemini), in one pass.
+    if !data
+        .windows(7)
+        .any(|w| &w[..6] == b"\"usage" && (w[6] == b'"' || w[6] == b'M'))
     {
         return;
     }
