@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use super::errors::GatewayError;
 use super::models::fetch_catalog;
 use super::state::{AppState, Snapshot};
-use crate::config::{ConfigStore, Provider, Status, Upstream};
+use crate::config::{Config, ConfigStore, Provider, Status, Upstream};
 use crate::router::breaker::BreakerState;
 use crate::router::health::wall;
 use crate::util::Timestamp;
@@ -32,15 +32,18 @@ pub struct RuntimeInfo {
     pub tls_cert: Option<PathBuf>,
 }
 
+/// The runtime file's name, in the data directory.
+pub const RUNTIME_FILE: &str = "server.json";
+
+/// Where the CLI finds the runtime file of the server for this config.
 pub fn runtime_path(store: &ConfigStore) -> PathBuf {
-    data_dir(store).join("server.json")
+    data_dir(store, &store.load().unwrap_or_default()).join(RUNTIME_FILE)
 }
 
 /// Where the server writes (its runtime file and usage ledger): `server.data_dir`, else
 /// the config's directory. Relative to the config's directory.
-pub fn data_dir(store: &ConfigStore) -> PathBuf {
-    let configured = store.load().ok().and_then(|c| c.server.data_dir);
-    match configured {
+pub fn data_dir(store: &ConfigStore, config: &Config) -> PathBuf {
+    match &config.server.data_dir {
         Some(d) => store.dir().join(d),
         None => store.dir().to_path_buf(),
     }

@@ -87,11 +87,7 @@ enum Shared {
 /// Of two token sets for one account, the one that expires later (a fresh refresh or
 /// login) is the newer.
 pub fn newer(a: &OAuthTokens, b: &OAuthTokens) -> bool {
-    match (a.expires_at, b.expires_at) {
-        (Some(x), Some(y)) => x.0 > y.0,
-        (Some(_), None) => false,
-        _ => false,
-    }
+    matches!((a.expires_at, b.expires_at), (Some(x), Some(y)) if x.0 > y.0)
 }
 
 /// Team mode's refresh: under the account's lock in Redis, start from the newest

@@ -45,7 +45,7 @@ use crate::config::{Config, ConfigStore, GatewayKey, LogFormat, Permission, Stat
 use crate::keys;
 use crate::upstream;
 use crate::util::{Timestamp, new_id};
-use admin::{RuntimeInfo, remove_runtime, runtime_path, write_runtime};
+use admin::{RuntimeInfo, remove_runtime, write_runtime};
 use state::AppState;
 
 /// Where to listen (and with which certificate), overriding the config.
@@ -168,10 +168,10 @@ async fn serve(
 
     let admin_token =
         keys::generate().map_err(|e| anyhow::anyhow!("OS random generator failed: {e}"))?;
-    let data_dir = admin::data_dir(&store);
+    let data_dir = admin::data_dir(&store, &config);
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
-    let runtime_file = runtime_path(&store);
+    let runtime_file = data_dir.join(admin::RUNTIME_FILE);
     write_runtime(
         &runtime_file,
         &RuntimeInfo {

@@ -228,6 +228,8 @@ pub struct Shared {
     info: Mutex<HealthInfo>,
     check: redis::Script,
     settle: redis::Script,
+    /// Release a lock only if this instance still holds it.
+    unlock: redis::Script,
     /// Tokens and cost waiting for the next settlement, per key.
     pending: Mutex<HashMap<String, Pending>>,
     /// Requests each key was granted by the shared state for the current second.
@@ -305,6 +307,9 @@ impl Shared {
             }),
             check: redis::Script::new(&check_script()),
             settle: redis::Script::new(&format!("{WINDOW_LUA}{SETTLE_BODY}")),
+            unlock: redis::Script::new(
+                "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
+            ),
             pending: Mutex::new(HashMap::new()),
             leases: Mutex::new(HashMap::new()),
         })
@@ -446,7 +451,7 @@ impl Shared {
                 .map_err(CheckError::Refused);
         };
         let l = &view.limits;
-        let ttl = (view.period.end - now_s as i64).max(60) + 86_400;
+        let ttl = spend_ttl(&view.period, now_s as i64);
         let keys = key_names(key_id, view.period.start);
         let result: Result<(i64, i64, i64, i64), SharedError> = self
             .call(|mut conn| async move {
@@ -560,7 +565,7 @@ impl Shared {
                 cost_micros: cost,
                 seed_micros: seed,
                 period_start: period.start,
-                ttl: (period.end - now_s).max(60) + 86_400,
+                ttl: spend_ttl(&period, now_s),
                 has_budget: l.budget_usd.is_some(),
             },
         );
@@ -611,22 +616,37 @@ impl Shared {
 
     /// Tell the other instances that an upstream rests until `until` (fire and forget).
     pub fn publish_cooldown(self: &std::sync::Arc<Self>, upstream_id: &str, rest: Duration) {
-        let key = format!("{NS}:cool:{upstream_id}");
         let until = unix_millis(SystemTime::now() + rest);
         let ms = rest.as_millis().max(1) as u64;
-        let this = self.clone();
-        // Off the request path; never from outside a runtime (a body dropped late).
+        self.set_later(
+            format!("{NS}:cool:{upstream_id}"),
+            until.to_string(),
+            "PX",
+            ms,
+        );
+    }
+
+    /// `SET key value <expiry_kind> <expiry>` off the request path (fire and forget);
+    /// never from outside a runtime (a body dropped late).
+    fn set_later(
+        self: &std::sync::Arc<Self>,
+        key: String,
+        value: String,
+        expiry_kind: &'static str,
+        expiry: u64,
+    ) {
         let Ok(rt) = tokio::runtime::Handle::try_current() else {
             return;
         };
+        let this = self.clone();
         rt.spawn(async move {
             let _: Result<(), _> = this
                 .call(|mut conn| async move {
                     redis::cmd("SET")
                         .arg(&key)
-                        .arg(until)
-                        .arg("PX")
-                        .arg(ms)
+                        .arg(&value)
+                        .arg(expiry_kind)
+                        .arg(expiry)
                         .query_async(&mut conn)
                         .await
                 })
@@ -651,25 +671,12 @@ impl Shared {
 
     /// Record a conversation's account for the other instances (fire and forget).
     pub fn publish_session(self: &std::sync::Arc<Self>, session: &str, upstream_id: &str) {
-        let key = session_key(session);
-        let id = upstream_id.to_string();
-        let this = self.clone();
-        let Ok(rt) = tokio::runtime::Handle::try_current() else {
-            return;
-        };
-        rt.spawn(async move {
-            let _: Result<(), _> = this
-                .call(|mut conn| async move {
-                    redis::cmd("SET")
-                        .arg(&key)
-                        .arg(&id)
-                        .arg("EX")
-                        .arg(SESSION_TTL_SECS)
-                        .query_async(&mut conn)
-                        .await
-                })
-                .await;
-        });
+        self.set_later(
+            session_key(session),
+            upstream_id.to_string(),
+            "EX",
+            SESSION_TTL_SECS,
+        );
     }
 
     /// When each of `upstream_ids` rests until (Unix ms), as other instances learnt.
@@ -737,9 +744,7 @@ impl Shared {
     /// Release a refresh lock this instance holds (and only then).
     pub async fn unlock_refresh(&self, upstream_id: &str, owner: &str) {
         let key = Self::oauth_key(upstream_id, "lock");
-        let script = redis::Script::new(
-            "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
-        );
+        let script = &self.unlock;
         let _: Result<i64, _> = self
             .call(
                 |mut conn| async move { script.key(&key).arg(owner).invoke_async(&mut conn).await },
@@ -799,6 +804,12 @@ fn session_key(session: &str) -> String {
         "{NS}:sticky:{}",
         crate::convert::common::short_hash(session, 32)
     )
+}
+
+/// How long a budget period's spend counter lives: to the period's end, and a day
+/// beyond (at least a minute, for a clock past the end).
+fn spend_ttl(period: &crate::limits::PeriodBounds, now_s: i64) -> i64 {
+    (period.end - now_s).max(60) + 86_400
 }
 
 /// The three keys of a gateway key's counters (one hash slot: `{id}`).
