@@ -61,3 +61,38 @@ pub fn frames_anthropic(frames: &[Bytes]) -> Vec<Value> {
         })
         .collect()
 }
+
+/// `tests/fixtures/{dir}/{name}`.
+pub fn fixture(dir: &str, name: &str) -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(dir)
+        .join(name)
+}
+
+/// A JSON fixture.
+pub fn read_fixture(dir: &str, name: &str) -> Value {
+    let path = fixture(dir, name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+/// Compare with the expected fixture (or write it, when it is missing or with
+/// `UPDATE_GOLDEN=1` after a deliberate change: review the diff).
+pub fn golden(dir: &str, name: &str, got: &Value) {
+    let path = fixture(dir, name);
+    if std::env::var_os("UPDATE_GOLDEN").is_some() || !path.exists() {
+        let mut text = serde_json::to_string_pretty(got).unwrap_or_default();
+        text.push('\n');
+        std::fs::write(&path, text).unwrap_or_else(|e| panic!("{name}: {e}"));
+        return;
+    }
+    let want = read_fixture(dir, name);
+    assert_eq!(
+        got,
+        &want,
+        "{name} differs; if the change is deliberate, rerun with UPDATE_GOLDEN=1 and review \
+         the diff\ngot:\n{}",
+        serde_json::to_string_pretty(got).unwrap_or_default()
+    );
+}

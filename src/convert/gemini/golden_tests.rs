@@ -7,46 +7,17 @@
 //!   safety settings) → Chat and → Anthropic.
 //! - A Claude Code turn (the Responses fixtures') and a Chat turn → Gemini.
 
-use std::path::PathBuf;
-
 use serde_json::Value;
 
 use super::{chat_to_gemini_request, gemini_to_chat_request};
+use crate::convert::test_util::{self, read_fixture};
 use crate::convert::{
     RequestOptions, anthropic_to_openai_request, openai_to_anthropic_request,
     validate_anthropic_request, validate_gemini_request, validate_openai_request,
 };
 
-fn fixture(dir: &str, name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(dir)
-        .join(name)
-}
-
-fn read(dir: &str, name: &str) -> Value {
-    let path = fixture(dir, name);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"))
-}
-
-/// Compare with the expected file (or write it with `UPDATE_GOLDEN=1`).
 fn golden(name: &str, got: &Value) {
-    let path = fixture("gemini", name);
-    if std::env::var_os("UPDATE_GOLDEN").is_some() || !path.exists() {
-        let mut text = serde_json::to_string_pretty(got).unwrap_or_default();
-        text.push('\n');
-        std::fs::write(&path, text).unwrap_or_else(|e| panic!("{name}: {e}"));
-        return;
-    }
-    let want = read("gemini", name);
-    assert_eq!(
-        got,
-        &want,
-        "{name} differs; if the change is deliberate, rerun with UPDATE_GOLDEN=1 and review \
-         the diff\ngot:\n{}",
-        serde_json::to_string_pretty(got).unwrap_or_default()
-    );
+    test_util::golden("gemini", name, got)
 }
 
 fn opts(model: &str, keep: bool) -> RequestOptions {
@@ -58,7 +29,7 @@ fn opts(model: &str, keep: bool) -> RequestOptions {
 
 #[test]
 fn golden_gemini_client_to_chat_and_anthropic() {
-    let req = read("gemini", "gemini_cli_turn.request.json");
+    let req = read_fixture("gemini", "gemini_cli_turn.request.json");
     validate_gemini_request(&req, "gemini-3-pro-preview").unwrap();
     let (mut chat, _) = gemini_to_chat_request(&req, "gemini-3-pro-preview", true).unwrap();
     chat["model"] = "gpt-4.1".into();
@@ -73,7 +44,7 @@ fn golden_gemini_client_to_chat_and_anthropic() {
 
 #[test]
 fn golden_anthropic_and_chat_clients_to_gemini() {
-    let req = read("responses", "claude_code_turn.request.json");
+    let req = read_fixture("responses", "claude_code_turn.request.json");
     let model = "gemini-3-pro-preview";
     let chat = anthropic_to_openai_request(&req, &opts(model, true)).unwrap();
     let (g, _) = chat_to_gemini_request(&chat, &opts(model, false)).unwrap();

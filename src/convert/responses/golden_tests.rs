@@ -2,44 +2,21 @@
 //! client sends it and what each upstream gets. `UPDATE_GOLDEN=1 cargo test golden`
 //! rewrites the expected files after a deliberate change (review the diff).
 
-use std::path::PathBuf;
-
 use serde_json::Value;
 
 use super::*;
+use crate::convert::test_util::{self, read_fixture};
 use crate::convert::{
     RequestOptions, anthropic_to_openai_request, openai_to_anthropic_request,
     validate_anthropic_request, validate_openai_request, validate_responses_request,
 };
 
-fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/responses")
-        .join(name)
-}
-
 fn read(name: &str) -> Value {
-    let text = std::fs::read_to_string(fixture(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"))
+    read_fixture("responses", name)
 }
 
-/// Compare with the expected file (or write it with `UPDATE_GOLDEN=1`).
 fn golden(name: &str, got: &Value) {
-    let path = fixture(name);
-    if std::env::var_os("UPDATE_GOLDEN").is_some() || !path.exists() {
-        let mut text = serde_json::to_string_pretty(got).unwrap_or_default();
-        text.push('\n');
-        std::fs::write(&path, text).unwrap_or_else(|e| panic!("{name}: {e}"));
-        return;
-    }
-    let want = read(name);
-    assert_eq!(
-        got,
-        &want,
-        "{name} differs; if the change is deliberate, rerun with UPDATE_GOLDEN=1 and review \
-         the diff\ngot:\n{}",
-        serde_json::to_string_pretty(got).unwrap_or_default()
-    );
+    test_util::golden("responses", name, got)
 }
 
 fn opts(model: &str, keep: bool) -> RequestOptions {
