@@ -134,6 +134,35 @@ class ClaudeRun:
         return f"claude exited {self.returncode}\nstdout: {self.stdout[-3000:]}\nstderr: {self.stderr[-3000:]}"
 
 
+def run_bounded(name: str, cmd: list[str], cwd: Path, env: dict, timeout: float) -> tuple[int, str, str]:
+    """Run an agent CLI in its own process group with stdin closed (else `-p` / `exec`
+    would read it into the prompt), bounded by `timeout`: on a timeout the whole group
+    (the CLI and any shell it started) is killed and the test fails. Returns the exit
+    code, stdout and stderr; whatever the CLI left behind in its group is reaped."""
+    proc = subprocess.Popen(
+        cmd,
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+        preexec_fn=_die_with_parent,
+    )
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        kill_group(proc, grace=2)
+        out, err = proc.communicate(timeout=10)
+        pytest.fail(
+            f"{name} did not finish within {timeout}s\n"
+            f"stdout: {out.decode(errors='replace')[-3000:]}\nstderr: {err.decode(errors='replace')[-3000:]}"
+        )
+    finally:
+        kill_group(proc, grace=2)
+    return proc.returncode, out.decode(errors="replace"), err.decode(errors="replace")
+
+
 def run_claude(
     gateway: Gateway, root: Path, *args: str, prompt: str = PROMPT, extra_env: dict | None = None
 ) -> ClaudeRun:
@@ -160,27 +189,7 @@ def run_claude(
             **QUIET_ENV,
             **(extra_env or {}),  # e.g. NODE_EXTRA_CA_CERTS for an HTTPS gateway
         }
-        proc = subprocess.Popen(
-            [str(claude), "-p", prompt, "--output-format", "json", *args],
-            cwd=project,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-            preexec_fn=_die_with_parent,
+        code, out, err = run_bounded(
+            "claude", [str(claude), "-p", prompt, "--output-format", "json", *args], project, env, CLAUDE_TIMEOUT
         )
-        try:
-            out, err = proc.communicate(timeout=CLAUDE_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            kill_group(proc, grace=2)
-            out, err = proc.communicate(timeout=10)
-            pytest.fail(
-                f"claude did not finish within {CLAUDE_TIMEOUT}s\n"
-                f"stdout: {out.decode(errors='replace')[-3000:]}\nstderr: {err.decode(errors='replace')[-3000:]}"
-            )
-        finally:
-            kill_group(proc, grace=2)  # reap anything it left behind in its group
-        return ClaudeRun(
-            proc.returncode, out.decode(errors="replace"), err.decode(errors="replace"), list(trap.attempts)
-        )
+        return ClaudeRun(code, out, err, list(trap.attempts))

@@ -33,8 +33,8 @@ from pathlib import Path
 
 import pytest
 
-from claude_cli import MARKER, PROMPT, ProxyTrap
-from conftest import REPO, Gateway, _die_with_parent, kill_group
+from claude_cli import MARKER, PROMPT, ProxyTrap, run_bounded
+from conftest import REPO, Gateway
 
 CODEX = REPO / "tests/e2e/node_modules/.bin/codex"
 CODEX_TIMEOUT = 120  # seconds for one `codex exec` run, start to finish
@@ -241,27 +241,5 @@ def run_codex(
             str(codex), "exec", "--json", "--color", "never", "--skip-git-repo-check", "--ephemeral",
             "-s", "danger-full-access", "-C", str(project), *args, prompt,
         ]  # fmt: skip
-        proc = subprocess.Popen(
-            cmd,
-            cwd=project,
-            env=env,
-            stdin=subprocess.DEVNULL,  # else `codex exec` waits to append stdin to the prompt
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-            preexec_fn=_die_with_parent,
-        )
-        try:
-            out, err = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            kill_group(proc, grace=2)
-            out, err = proc.communicate(timeout=10)
-            pytest.fail(
-                f"codex did not finish within {timeout}s\n"
-                f"stdout: {out.decode(errors='replace')[-3000:]}\nstderr: {err.decode(errors='replace')[-3000:]}"
-            )
-        finally:
-            kill_group(proc, grace=2)  # reap anything it left behind in its group
-        return CodexRun(
-            proc.returncode, out.decode(errors="replace"), err.decode(errors="replace"), list(trap.attempts)
-        )
+        code, out, err = run_bounded("codex", cmd, project, env, timeout)
+        return CodexRun(code, out, err, list(trap.attempts))

@@ -51,8 +51,8 @@ from pathlib import Path
 
 import pytest
 
-from claude_cli import MARKER, PROMPT, ProxyTrap
-from conftest import REPO, Gateway, _die_with_parent, kill_group
+from claude_cli import MARKER, PROMPT, ProxyTrap, run_bounded
+from conftest import REPO, Gateway
 
 GEMINI = REPO / "tests/e2e/node_modules/.bin/gemini"
 GEMINI_TIMEOUT = 120  # seconds for one `gemini -p` run, start to finish
@@ -269,27 +269,5 @@ def run_gemini(
             str(gemini), "-p", prompt, "-m", model, "-o", "stream-json",
             "--approval-mode", "yolo", "--skip-trust", *args,
         ]  # fmt: skip
-        proc = subprocess.Popen(
-            cmd,
-            cwd=project,
-            env=env,
-            stdin=subprocess.DEVNULL,  # else -p would read stdin and put it before the prompt
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-            preexec_fn=_die_with_parent,
-        )
-        try:
-            out, err = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            kill_group(proc, grace=2)
-            out, err = proc.communicate(timeout=10)
-            pytest.fail(
-                f"gemini did not finish within {timeout}s\n"
-                f"stdout: {out.decode(errors='replace')[-3000:]}\nstderr: {err.decode(errors='replace')[-3000:]}"
-            )
-        finally:
-            kill_group(proc, grace=2)  # reap anything it left behind in its group
-        return GeminiRun(
-            proc.returncode, out.decode(errors="replace"), err.decode(errors="replace"), list(trap.attempts)
-        )
+        code, out, err = run_bounded("gemini", cmd, project, env, timeout)
+        return GeminiRun(code, out, err, list(trap.attempts))
