@@ -134,6 +134,26 @@ fn models_counts_and_errors_in_googles_shape() {
         "{oai}"
     );
 
+    // One model for an OpenAI client too (the OpenAI SDK's `models.retrieve`).
+    let bearer = format!("Bearer {}", s.key);
+    let one = send(
+        "GET",
+        &format!("{}/v1/models/gemini-2.5-flash", s.server.url),
+        &[("authorization", &bearer)],
+        "",
+    );
+    assert_eq!(one.status, 200, "{}", one.text());
+    assert_eq!(one.json()["id"], "gemini-2.5-flash");
+    assert_eq!(one.json()["object"], "model");
+    let none = send(
+        "GET",
+        &format!("{}/v1/models/no-such-model", s.server.url),
+        &[("authorization", &bearer)],
+        "",
+    );
+    assert_eq!(none.status, 404);
+    assert_eq!(none.json()["error"]["code"], "model_not_found");
+
     // countTokens: a Gemini upstream counts; for another upstream the gateway estimates.
     let r = s.call("gemini-2.5-flash", "countTokens", Some(&s.key), &hello());
     assert_eq!(r.status, 200, "{}", r.text());
